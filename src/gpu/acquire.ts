@@ -1,0 +1,68 @@
+/**
+ * Acquiring a device, in a browser (`navigator.gpu`) or in Node (Dawn, from the npm package `webgpu`),
+ * behind one function. We ask for the adapter's real limits: the spec defaults (128 MiB bindings,
+ * 16 KiB workgroup storage) are far below what most adapters offer.
+ */
+import { DeviceError } from '../errors.js';
+import { Device, type DeviceOptions } from './device.js';
+
+export interface InitOptions extends DeviceOptions {
+  /** A `GPU` object to use instead of `navigator.gpu` or Dawn. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+}
+
+const LIMITS_WE_WANT = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/** Acquire a WebGPU device. Each call gives a new, independent device. */
+export async function init(options: InitOptions = {}): Promise<Device> {
+  const { gpu, owner } = await findGPU(options.gpu);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  if (!adapter) {
+    throw new DeviceError(
+      'init',
+      'no WebGPU adapter is available',
+      isNode()
+        ? 'on a machine without a GPU, install a software Vulkan driver: run `bash scripts/setup.sh` (Mesa lavapipe from bookworm-backports on Debian)'
+        : 'use a browser with WebGPU enabled (Chrome/Edge 113+, or Chromium with --enable-unsafe-webgpu)',
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMITS_WE_WANT) requiredLimits[name] = adapter.limits[name];
+  const features = (['shader-f16', 'timestamp-query'] as const).filter((f) => adapter.features.has(f));
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  } catch (err) {
+    throw new DeviceError('init', `the adapter refused a device: ${(err as Error).message}`, 'try again; if it persists, the driver may be in a bad state');
+  }
+  return new Device(device, adapter.info, owner, options);
+}
+
+async function findGPU(given?: GPU): Promise<{ gpu: GPU; owner: unknown }> {
+  if (given) return { gpu: given, owner: given };
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, owner: null };
+  if (isNode()) {
+    // Dawn for Node. The specifier is a variable so browser bundles never try to include it.
+    const specifier = 'webgpu';
+    const dawn = (await import(/* @vite-ignore */ specifier)) as { create(flags: string[]): GPU };
+    const gpu = dawn.create([]);
+    return { gpu, owner: gpu };
+  }
+  throw new DeviceError('init', 'this environment has no WebGPU (navigator.gpu is missing)', 'use a browser with WebGPU enabled, or Node.js with the `webgpu` package');
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}

@@ -1,0 +1,279 @@
+/**
+ * A wgrad device: one WebGPU device with its limits, buffer pool, kernel registry, caches and the
+ * command batch that ops record into. Nothing here is global: two devices in one process are
+ * independent, and every tensor knows its device.
+ */
+import { DeviceLostError, GPUValidationError, KernelBindingError, LimitError, OutOfMemoryError, WgradError } from '../errors.js';
+import { BufferUsage, MapMode } from './flags.js';
+import { BufferPool, type PooledBuffer } from './pool.js';
+import { KernelRegistry, type Overrides } from './registry.js';
+import { KERNEL_SOURCES } from './kernel-sources.js';
+
+export interface DeviceOptions {
+  /** Submit the recorded commands after this many dispatches (they are also submitted at every readback). */
+  maxDispatchesPerSubmit?: number;
+}
+
+export interface DispatchArgs {
+  /** Storage buffers by the names the WGSL declares. */
+  bindings: Readonly<Record<string, PooledBuffer>>;
+  /** Params fields by name; arrays fill vec4 arrays from the front. */
+  uniforms?: Readonly<Record<string, number | readonly number[]>>;
+  overrides?: Overrides;
+  /** Workgroups in total; folded into a 2-D/3-D grid beyond the per-dimension limit. */
+  workgroups: number;
+}
+
+export interface MemoryInfo {
+  /** Tensors created on this device and not yet disposed. */
+  tensors: number;
+  /** Bytes of GPU buffers backing live tensors. */
+  bytesInUse: number;
+  /** Bytes of GPU buffers the pool holds, in use or free. */
+  bytesAllocated: number;
+}
+
+const UNIFORM_RING_BYTES = 1 << 18;
+
+export class Device {
+  readonly gpu: GPUDevice;
+  readonly limits: GPUSupportedLimits;
+  readonly adapterInfo: GPUAdapterInfo;
+  readonly pool: BufferPool;
+  readonly kernels: KernelRegistry;
+  /** Increments at every submit; a buffer whose lastBatch equals it is referenced by unsubmitted work. */
+  batchId = 0;
+  liveTensors = 0;
+
+  private readonly maxDispatches: number;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatches = 0;
+  private readonly uniformRing: GPUBuffer;
+  private readonly uniformStaging = new ArrayBuffer(UNIFORM_RING_BYTES);
+  private readonly uniformU32 = new Uint32Array(this.uniformStaging);
+  private readonly uniformI32 = new Int32Array(this.uniformStaging);
+  private readonly uniformF32 = new Float32Array(this.uniformStaging);
+  private uniformUsed = 0;
+  private readonly uniformAlign: number;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly checkedCalls = new Set<string>();
+  private readonly errors: WgradError[] = [];
+  private lostReason: string | null = null;
+  /** Keeps Dawn's GPU object (and with it the Node process) alive until destroy(). */
+  /** @internal */
+  owner: unknown;
+
+  constructor(gpu: GPUDevice, adapterInfo: GPUAdapterInfo, owner: unknown, options: DeviceOptions = {}) {
+    this.gpu = gpu;
+    this.limits = gpu.limits;
+    this.adapterInfo = adapterInfo;
+    this.owner = owner;
+    this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
+    this.uniformAlign = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment);
+    const report = (p: Promise<GPUError | null>, what: string) => this.watch(p, what);
+    this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize, report);
+    this.pool.onDestroy = () => this.bindGroups.clear();
+    this.kernels = new KernelRegistry(gpu, KERNEL_SOURCES, report);
+    this.uniformRing = gpu.createBuffer({ size: UNIFORM_RING_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    gpu.lost.then((info) => {
+      this.lostReason = info.reason === 'destroyed' ? 'the device was destroyed' : `the device was lost (${info.message || info.reason})`;
+      this.owner = null;
+    });
+    gpu.addEventListener('uncapturederror', (event) => {
+      const err = (event as GPUUncapturedErrorEvent).error;
+      this.errors.push(toTyped(err, 'WebGPU'));
+    });
+  }
+
+  /** Throws DeviceLostError once the device is lost or destroyed. Every op calls it first. */
+  assertAlive(where: string): void {
+    if (this.lostReason) {
+      throw new DeviceLostError(where, this.lostReason, 'create a new device with init(); tensors of the lost device cannot be recovered');
+    }
+  }
+
+  /** Register a WGSL file of your own; its entry points become dispatchable kernels. */
+  registerKernel(file: string, code: string): void {
+    this.kernels.add(file, code);
+  }
+
+  /** Record one compute dispatch into the shared pass. */
+  dispatch(entry: string, args: DispatchArgs): void {
+    this.assertAlive(entry);
+    const uniforms = args.uniforms ?? {};
+    const names = Object.keys(args.bindings);
+    const callKey = `${entry}|${names.join(',')}|${Object.keys(uniforms).join(',')}`;
+    if (!this.checkedCalls.has(callKey)) {
+      this.kernels.check(entry, names, uniforms);
+      this.checkedCalls.add(callKey);
+    }
+    if (args.workgroups === 0) return;
+    const { info, pipeline, layout } = this.kernels.pipeline(entry, args.overrides);
+    const grid = foldGrid(args.workgroups, this.limits.maxComputeWorkgroupsPerDimension, entry);
+
+    const slot = Math.ceil(info.uniformSize / this.uniformAlign) * this.uniformAlign;
+    if (this.uniformUsed + slot > UNIFORM_RING_BYTES) this.flush();
+    const uniformOffset = this.uniformUsed;
+    if (info.uniformSize > 0) {
+      this.packUniforms(info.uniformFields, uniforms, uniformOffset);
+      this.uniformUsed += slot;
+    }
+
+    const buffers = info.storage.map((s) => args.bindings[s.name]!);
+    const keyParts = [pipeline.label];
+    for (const b of buffers) {
+      b.lastBatch = this.batchId;
+      keyParts.push(String(b.id));
+    }
+    const key = keyParts.join(':');
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size > 8192) this.bindGroups.clear();
+      group = this.gpu.createBindGroup({
+        layout,
+        entries: [
+          ...(info.uniformSize > 0 ? [{ binding: 0, resource: { buffer: this.uniformRing, size: info.uniformSize } }] : []),
+          ...info.storage.map((s, i) => ({ binding: s.binding, resource: { buffer: buffers[i]!.buffer } })),
+        ],
+      });
+      this.bindGroups.set(key, group);
+    }
+
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    if (info.uniformSize > 0) pass.setBindGroup(0, group, [uniformOffset]);
+    else pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    if (++this.dispatches >= this.maxDispatches) this.flush();
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.pass = null;
+    if (this.uniformUsed > 0) this.gpu.queue.writeBuffer(this.uniformRing, 0, this.uniformStaging, 0, this.uniformUsed);
+    this.gpu.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.dispatches = 0;
+    this.uniformUsed = 0;
+    this.batchId++;
+  }
+
+  /** Upload bytes into a pooled buffer. */
+  write(buf: PooledBuffer, data: ArrayBufferView): void {
+    // queue.writeBuffer runs before commands not yet submitted; if those still read the old contents
+    // of this (reused) buffer, submit them first.
+    if (buf.lastBatch === this.batchId) this.flush();
+    this.gpu.queue.writeBuffer(buf.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copy `bytes` bytes of a buffer back to the CPU; submits pending work first. */
+  async read(buf: PooledBuffer, bytes: number, where: string): Promise<ArrayBuffer> {
+    this.assertAlive(where);
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.gpu.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.pass?.end();
+    this.pass = null;
+    const encoder = this.encoder ?? this.gpu.createCommandEncoder();
+    this.encoder = encoder;
+    encoder.copyBufferToBuffer(buf.buffer, 0, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(MapMode.READ);
+    } catch (err) {
+      this.assertAlive(where);
+      throw toTyped(err, where);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.throwPendingErrors();
+    return out;
+  }
+
+  /** Wait until the GPU has finished all submitted work; rethrows any deferred WebGPU error. */
+  async sync(): Promise<void> {
+    this.assertAlive('sync');
+    this.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+    await Promise.resolve();
+    this.throwPendingErrors();
+  }
+
+  memory(): MemoryInfo {
+    return { tensors: this.liveTensors, bytesInUse: this.pool.bytesInUse, bytesAllocated: this.pool.bytesAllocated };
+  }
+
+  /** Destroy the device. Its tensors become unusable, and Node can exit once nothing else holds it. */
+  destroy(): void {
+    if (this.lostReason) return;
+    this.flush();
+    this.lostReason = 'the device was destroyed';
+    this.gpu.destroy();
+    this.owner = null;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      this.encoder ??= this.gpu.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    return this.pass;
+  }
+
+  private packUniforms(fields: ReturnType<KernelRegistry['info']>['uniformFields'], values: Readonly<Record<string, number | readonly number[]>>, offset: number): void {
+    for (const f of fields) {
+      const value = values[f.name]!;
+      const base = (offset + f.offset) / 4;
+      const view = f.scalar === 'f32' ? this.uniformF32 : f.scalar === 'i32' ? this.uniformI32 : this.uniformU32;
+      if (typeof value === 'number') {
+        view[base] = value;
+      } else {
+        if (value.length > f.length) {
+          throw new KernelBindingError('Params', `field '${f.name}' holds ${f.length} values, got ${value.length}`, 'tensors of this rank are not supported by the kernel');
+        }
+        for (let i = 0; i < f.length; i++) view[base + i] = value[i] ?? 0;
+      }
+    }
+  }
+
+  private watch(p: Promise<GPUError | null>, what: string): void {
+    p.then((err) => {
+      if (err) this.errors.push(toTyped(err, what));
+    }, () => {});
+  }
+
+  private throwPendingErrors(): void {
+    if (this.errors.length === 0) return;
+    // Errors that only say "invalid due to a previous error" hide the cause; report the cause.
+    const cause = this.errors.find((e) => !e.message.includes('due to a previous error')) ?? this.errors[0]!;
+    this.errors.length = 0;
+    throw cause;
+  }
+}
+
+/** Fold a workgroup count into a grid whose dimensions each stay within the device limit. */
+export function foldGrid(workgroups: number, maxPerDim: number, where: string): [number, number, number] {
+  if (workgroups <= maxPerDim) return [workgroups, 1, 1];
+  const y = Math.ceil(workgroups / maxPerDim);
+  if (y <= maxPerDim) return [Math.ceil(workgroups / y), y, 1];
+  const z = Math.ceil(workgroups / (maxPerDim * maxPerDim));
+  if (z > maxPerDim) {
+    throw new LimitError(where, `${workgroups} workgroups exceed ${maxPerDim}³`, 'split the work into smaller tensors');
+  }
+  const xy = Math.ceil(workgroups / z);
+  const y2 = Math.ceil(xy / maxPerDim);
+  return [Math.ceil(xy / y2), y2, z];
+}
+
+function toTyped(err: unknown, where: string): WgradError {
+  if (err instanceof WgradError) return err;
+  const message = err instanceof Error || (typeof err === 'object' && err && 'message' in err) ? String((err as { message: string }).message) : String(err);
+  const kind = (err as { constructor?: { name?: string } })?.constructor?.name ?? '';
+  if (kind.includes('OutOfMemory')) {
+    return new OutOfMemoryError(where, `WebGPU is out of memory: ${message}`, 'dispose tensors you no longer need (or use scope()), or work on smaller batches');
+  }
+  return new GPUValidationError(where, `WebGPU reported: ${message}`, 'this is a bug in wgrad or in a custom kernel; please report it with the message above');
+}

@@ -1,0 +1,13 @@
+import { init } from './src/gpu/acquire.js';
+import { useDevice } from './src/gpu/default-device.js';
+import { tensor, randn, zeros, arange, full } from './src/tensor/create.js';
+import * as E from './src/ops/elementwise.js';
+const d = await init(); useDevice(d);
+const a = tensor([[1,2,3],[4,5,6]]);
+const b = tensor([10,20,30]);
+console.log(await E.add(a,b).toArray(), await E.mul(a, 2).toArray(), await E.sub(1, a).toArray());
+console.log(await E.exp(a).toArray(), await E.gt(a, 3).toArray(), await E.where(E.gt(a,3), a, -1).toArray());
+console.log(await zeros([3]).toArray(), await full([2],7,{dtype:'int32'}).toArray(), await arange(5).toArray(), await randn([4],{seed:1}).toArray());
+const big = zeros([70000*256+5]); const e = E.add(big, 1); const s = await e.toArray(); console.log(s.length, s[s.length-1], s[0]);
+console.log(d.memory());
+d.destroy();
