@@ -34,6 +34,13 @@ fn unary_op(v: f32) -> f32 {
     }
     case 12u: { return v * v; }
     case 13u: { return 1.0 / v; }
+    case 14u: { return sign(v); }
+    case 15u: {
+      // d/dv of the tanh-form GELU above (its backward).
+      let k = 0.7978845608028654;
+      let t = tanh(clamp(k * (v + 0.044715 * v * v * v), -15.0, 15.0));
+      return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * v * v);
+    }
     default: { return v; }
   }
 }

@@ -36,6 +36,8 @@ export class DeviceLostError extends WgradError {}
 export class GPUValidationError extends WgradError {}
 /** WebGPU could not allocate memory. */
 export class OutOfMemoryError extends WgradError {}
+/** Autograd misuse: backward through a freed graph, a missing gradient rule, … */
+export class AutogradError extends WgradError {}
 /** A kernel wrapper's bindings or parameters do not match what the WGSL declares. */
 export class KernelBindingError extends WgradError {}
 

@@ -26,7 +26,7 @@ const LIMITS_WE_WANT = [
 
 /** Acquire a WebGPU device. Each call gives a new, independent device. */
 export async function init(options: InitOptions = {}): Promise<Device> {
-  const { gpu, owner } = await findGPU(options.gpu);
+  const gpu = options.gpu ?? (await platformGPU());
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
   if (!adapter) {
     throw new DeviceError(
@@ -46,19 +46,28 @@ export async function init(options: InitOptions = {}): Promise<Device> {
   } catch (err) {
     throw new DeviceError('init', `the adapter refused a device: ${(err as Error).message}`, 'try again; if it persists, the driver may be in a bad state');
   }
-  return new Device(device, adapter.info, owner, options);
+  return new Device(device, adapter.info, options);
 }
 
-async function findGPU(given?: GPU): Promise<{ gpu: GPU; owner: unknown }> {
-  if (given) return { gpu: given, owner: given };
+/**
+ * The platform's GPU object: `navigator.gpu`, or in Node one Dawn instance for the whole process
+ * (Dawn's equivalent of navigator.gpu). Devices made from it stay independent. Sharing it matters:
+ * a second Dawn instance being garbage-collected while another is in use crashed the process.
+ * Node still exits once every device is destroyed.
+ */
+let dawn: Promise<GPU> | null = null;
+
+async function platformGPU(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return { gpu: nav.gpu, owner: null };
+  if (nav?.gpu) return nav.gpu;
   if (isNode()) {
-    // Dawn for Node. The specifier is a variable so browser bundles never try to include it.
-    const specifier = 'webgpu';
-    const dawn = (await import(/* @vite-ignore */ specifier)) as { create(flags: string[]): GPU };
-    const gpu = dawn.create([]);
-    return { gpu, owner: gpu };
+    dawn ??= (async () => {
+      // The specifier is a variable so browser bundles never try to include Dawn.
+      const specifier = 'webgpu';
+      const mod = (await import(/* @vite-ignore */ specifier)) as { create(flags: string[]): GPU };
+      return mod.create([]);
+    })();
+    return dawn;
   }
   throw new DeviceError('init', 'this environment has no WebGPU (navigator.gpu is missing)', 'use a browser with WebGPU enabled, or Node.js with the `webgpu` package');
 }

@@ -44,6 +44,8 @@ export class Device {
   /** Increments at every submit; a buffer whose lastBatch equals it is referenced by unsubmitted work. */
   batchId = 0;
   liveTensors = 0;
+  /** Called once when the device is destroyed or lost. */
+  onDestroy: () => void = () => {};
 
   private readonly maxDispatches: number;
   private encoder: GPUCommandEncoder | null = null;
@@ -60,25 +62,22 @@ export class Device {
   private readonly checkedCalls = new Set<string>();
   private readonly errors: WgradError[] = [];
   private lostReason: string | null = null;
-  /** Keeps Dawn's GPU object (and with it the Node process) alive until destroy(). */
-  /** @internal */
-  owner: unknown;
 
-  constructor(gpu: GPUDevice, adapterInfo: GPUAdapterInfo, owner: unknown, options: DeviceOptions = {}) {
+  constructor(gpu: GPUDevice, adapterInfo: GPUAdapterInfo, options: DeviceOptions = {}) {
     this.gpu = gpu;
     this.limits = gpu.limits;
     this.adapterInfo = adapterInfo;
-    this.owner = owner;
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.uniformAlign = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment);
     const report = (p: Promise<GPUError | null>, what: string) => this.watch(p, what);
-    this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize, report);
+    // Every tensor buffer must be bindable as one storage buffer, so the smaller limit applies.
+    this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize), report);
     this.pool.onDestroy = () => this.bindGroups.clear();
     this.kernels = new KernelRegistry(gpu, KERNEL_SOURCES, report);
     this.uniformRing = gpu.createBuffer({ size: UNIFORM_RING_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     gpu.lost.then((info) => {
       this.lostReason = info.reason === 'destroyed' ? 'the device was destroyed' : `the device was lost (${info.message || info.reason})`;
-      this.owner = null;
+      this.onDestroy();
     });
     gpu.addEventListener('uncapturederror', (event) => {
       const err = (event as GPUUncapturedErrorEvent).error;
@@ -212,7 +211,7 @@ export class Device {
     this.flush();
     this.lostReason = 'the device was destroyed';
     this.gpu.destroy();
-    this.owner = null;
+    this.onDestroy();
   }
 
   private computePass(): GPUComputePassEncoder {

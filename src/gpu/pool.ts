@@ -38,6 +38,7 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
+    /** The largest buffer a kernel can bind (min of maxBufferSize and maxStorageBufferBindingSize). */
     private readonly maxBufferSize: number,
     private readonly reportError: (p: Promise<GPUError | null>, what: string) => void,
   ) {}
@@ -79,7 +80,7 @@ export class BufferPool {
     if (size > this.maxBufferSize) {
       throw new LimitError(
         where,
-        `a buffer of ${size} bytes exceeds this device's maxBufferSize (${this.maxBufferSize} bytes)`,
+        `a buffer of ${size} bytes exceeds what this device can bind as one storage buffer (${this.maxBufferSize} bytes: maxStorageBufferBindingSize / maxBufferSize)`,
         'use smaller tensors (split the work), or an adapter with larger limits',
       );
     }

@@ -3,11 +3,13 @@ import { broadcastShapes, broadcastStrides, sameShape } from '../tensor/shape.js
 import { launch } from '../tensor/launch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { WgradError } from '../errors.js';
+import { record } from '../tensor/record.js';
 import { expectSameDevice, expectTensor } from './validate.js';
 
 /** Op codes of kernels/elementwise.wgsl's `unary_op` switch. */
 export const UNARY_OPS = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, rsqrt: 5, sin: 6, cos: 7, tanh: 8, sigmoid: 9, relu: 10, gelu: 11, square: 12, reciprocal: 13,
+  sign: 14, geluGrad: 15,
 } as const;
 /** Op codes of `binary_op`. */
 export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 } as const;
@@ -22,7 +24,7 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   expectTensor(op, 'x', x);
   const out = Tensor.empty(x.device, x.shape, 'float32', op);
   launch(op, 'unary', { bindings: { x, out }, uniforms: { n: x.size }, overrides: { OP: UNARY_OPS[op] }, threads: x.size });
-  return out;
+  return record(op, [x], out);
 }
 
 /** `a op b` with broadcasting; either side may be a plain number. */
@@ -41,7 +43,7 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
       overrides: { OP: BINARY_OPS[op], SCALAR_LEFT: scalarLeft ? 1 : 0 },
       threads: x.size,
     });
-    return out;
+    return record(op, [x], out, { scalar, scalarLeft });
   }
   expectTensor(op, 'a', a);
   expectTensor(op, 'b', b);
@@ -55,7 +57,7 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
     overrides: { OP: BINARY_OPS[op], SAME_SHAPE: same ? 1 : 0 },
     threads: out.size,
   });
-  return out;
+  return record(op, [a, b], out);
 }
 
 /** Elementwise comparison with broadcasting; returns a bool tensor. */
@@ -100,7 +102,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
       },
       threads: chosen.size,
     });
-    return chosen;
+    return record(op, [cond, ta, tb], chosen);
   } finally {
     if (ta !== a) ta.dispose();
     if (tb !== b) tb.dispose();
@@ -128,6 +130,9 @@ export const relu = (x: Tensor) => unary('relu', x);
 export const gelu = (x: Tensor) => unary('gelu', x);
 export const square = (x: Tensor) => unary('square', x);
 export const reciprocal = (x: Tensor) => unary('reciprocal', x);
+export const sign = (x: Tensor) => unary('sign', x);
+/** The derivative of gelu (tanh form) at x: what gelu's backward multiplies by. */
+export const geluGrad = (x: Tensor) => unary('geluGrad', x);
 
 export const add = (a: Tensor | number, b: Tensor | number) => binary('add', a, b);
 export const sub = (a: Tensor | number, b: Tensor | number) => binary('sub', a, b);

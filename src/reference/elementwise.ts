@@ -16,6 +16,12 @@ export const unaryFns = {
   gelu: (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
   square: (x: number) => x * x,
   reciprocal: (x: number) => 1 / x,
+  sign: Math.sign,
+  geluGrad: (x: number) => {
+    const k = Math.sqrt(2 / Math.PI);
+    const t = Math.tanh(k * (x + 0.044715 * x ** 3));
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
+  },
 } as const;
 
 export const binaryFns = {

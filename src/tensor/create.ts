@@ -12,6 +12,8 @@ export interface CreateOptions {
   /** Defaults to the device of the latest init(). */
   device?: Device;
   dtype?: DType;
+  /** Make the tensor a leaf that gradients flow to (float32 only). */
+  requiresGrad?: boolean;
 }
 
 export interface RandomOptions extends CreateOptions {
@@ -42,7 +44,7 @@ export function tensor(data: NestedArray | ArrayLike<number>, shape?: Shape, opt
   }
   const t = Tensor.empty(device, inferred, dtype, where);
   if (flat.length > 0) device.write(t.buffer(where), uploadArray(dtype, flat));
-  return t;
+  return withGrad(t, options);
 }
 
 /** A tensor filled with one value. */
@@ -53,7 +55,7 @@ export function full(shape: Shape, value: number, options: CreateOptions = {}): 
   const t = Tensor.empty(device, shape, dtype, where);
   const bits = uploadArray(dtype, [value]);
   launch(where, 'fill', { bindings: { filled: t }, uniforms: { n: t.size, value: new Uint32Array(bits.buffer)[0]! }, threads: t.size });
-  return t;
+  return withGrad(t, options);
 }
 
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
@@ -85,6 +87,14 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   const rng = options.rng ?? new Rng(options.seed ?? 0);
   checkShape('randn', shape);
   return tensor(Float32Array.from({ length: sizeOf(shape) }, () => rng.normal()), shape, { ...options, dtype: 'float32' });
+}
+
+function withGrad(t: Tensor, options: CreateOptions): Tensor {
+  if (options.requiresGrad) {
+    if (t.dtype !== 'float32') throw new DTypeError('tensor', `a ${t.dtype} tensor cannot require grad`, 'only float32 tensors have gradients');
+    t.requiresGrad = true;
+  }
+  return t;
 }
 
 function isFlat(data: unknown): data is ArrayLike<number> {

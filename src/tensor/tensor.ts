@@ -10,6 +10,7 @@ import { DisposedError, DeviceError, ShapeError, fmtShape } from '../errors.js';
 import { BYTES_PER_ELEMENT, arrayFor, type DType } from './dtype.js';
 import { checkShape, sizeOf, type Shape } from './shape.js';
 import { track } from './scope.js';
+import { record, type GradNode } from './record.js';
 
 /** A GPU buffer shared by a tensor and its views. */
 export class Storage {
@@ -27,6 +28,12 @@ export class Tensor {
   /** Number of elements. */
   readonly size: number;
   private storage: Storage | null;
+  /** Whether gradients flow to this tensor (set on leaves; ops propagate it). */
+  requiresGrad = false;
+  /** The accumulated gradient of a leaf, after backward(). */
+  grad: Tensor | null = null;
+  /** The autograd node that produced this tensor, if it was computed with gradients on. */
+  node: GradNode | null = null;
 
   /** Use the creation functions (`tensor`, `zeros`, …) or ops; this is for the engine itself. */
   constructor(device: Device, storage: Storage, shape: Shape, dtype: DType) {
@@ -73,10 +80,15 @@ export class Tensor {
   /** A view with a new shape over the same storage (free: storage is contiguous). -1 infers one size. */
   reshape(shape: Shape): Tensor {
     const where = 'reshape';
-    const storage = this.liveStorage(where);
     const resolved = resolveReshape(where, this.shape, shape);
+    return record(where, [this], this.view(resolved, where));
+  }
+
+  /** Another tensor over the same storage (no copy), outside the autograd graph. */
+  view(shape: Shape = this.shape, where = 'view'): Tensor {
+    const storage = this.liveStorage(where);
     storage.refs++;
-    return new Tensor(this.device, storage, resolved, this.dtype);
+    return new Tensor(this.device, storage, shape, this.dtype);
   }
 
   /** Read the values back: Float32Array, Int32Array, or Uint8Array for bool. */
@@ -102,6 +114,11 @@ export class Tensor {
     this.storage = null;
     this.device.liveTensors--;
     if (--storage.refs === 0) this.device.pool.release(storage.buffer);
+    this.grad?.dispose();
+    this.grad = null;
+    const node = this.node;
+    this.node = null;
+    node?.release();
   }
 
   toString(): string {

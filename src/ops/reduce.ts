@@ -1,0 +1,150 @@
+/** Reductions: sum, mean and max over any set of axes, argmax over one axis or the whole tensor. */
+import { IndexError, fmtShape } from '../errors.js';
+import { contiguousStrides, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../tensor/shape.js';
+import { launch } from '../tensor/launch.js';
+import { Tensor } from '../tensor/tensor.js';
+import { expectTensor } from './validate.js';
+import { record } from '../tensor/record.js';
+
+/** Op codes of kernels/reduce.wgsl's `reduce_op`. */
+export const REDUCE_OPS = { sum: 0, max: 1 } as const;
+
+/** Axes to reduce: one axis, a list, or undefined for all of them. Negative axes count from the end. */
+export type Axes = number | readonly number[] | undefined;
+
+/** Rows at least this long get 256 invocations per workgroup; shorter ones get 64. */
+const LONG_ROW = 2048;
+
+/** How a reduction walks its input: see the shape legend of kernels/reduce.wgsl. */
+interface ReducePlan {
+  outShape: number[];
+  nOut: number;
+  len: number;
+  keepShape: number[];
+  keepStrides: number[];
+  redShape: number[];
+  redStrides: number[];
+  /** The input's sizes along the reduced axes (for messages). */
+  reducedSizes: number[];
+}
+
+/**
+ * Splits x's dimensions into kept and reduced ones (with x's contiguous strides), dropping size-1
+ * dimensions and merging neighbours of the same kind, which stay contiguous with each other.
+ */
+function plan(shape: Shape, reduced: readonly number[], keepdim: boolean): ReducePlan {
+  const strides = contiguousStrides(shape);
+  const keep: { n: number; s: number }[] = [];
+  const red: { n: number; s: number }[] = [];
+  let prevKind: 'keep' | 'red' | null = null;
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const kind = reduced.includes(d) ? 'red' : 'keep';
+    const list = kind === 'red' ? red : keep;
+    const last = list[list.length - 1];
+    if (prevKind === kind && last) {
+      last.n *= n;
+      last.s = strides[d]!;
+    } else {
+      list.push({ n, s: strides[d]! });
+    }
+    prevKind = kind;
+  }
+  const outShape = keepdim
+    ? shape.map((n, d) => (reduced.includes(d) ? 1 : n))
+    : shape.filter((_, d) => !reduced.includes(d));
+  return {
+    outShape,
+    nOut: sizeOf(outShape),
+    len: sizeOf(reduced.map((d) => shape[d]!)),
+    keepShape: keep.map((k) => k.n),
+    keepStrides: keep.map((k) => k.s),
+    redShape: red.map((r) => r.n),
+    redStrides: red.map((r) => r.s),
+    reducedSizes: reduced.map((d) => shape[d]!),
+  };
+}
+
+function layoutUniforms(p: ReducePlan) {
+  return {
+    n_out: p.nOut,
+    len: p.len,
+    keep_rank: p.keepShape.length,
+    red_rank: p.redShape.length,
+    keep_shape: p.keepShape,
+    keep_strides: p.keepStrides,
+    red_shape: p.redShape,
+    red_strides: p.redStrides,
+  };
+}
+
+/** max and argmax have no value for zero elements; PyTorch refuses them too (even when no output row would need one). */
+function refuseEmpty(op: string, x: Tensor, p: ReducePlan, along: string | null): void {
+  if (p.len !== 0) return;
+  const what = along === null ? `x ${fmtShape(x.shape)} has no elements` : `x ${fmtShape(x.shape)} has no elements along ${along}`;
+  throw new IndexError(op, `cannot reduce zero elements: ${what}`, `${op} of an empty set is undefined; reduce over axes of non-zero size (or check the tensor is not empty)`);
+}
+
+function reduceOp(op: 'sum' | 'mean' | 'max', x: Tensor, axes: Axes, keepdim: boolean): Tensor {
+  expectTensor(op, 'x', x);
+  const reduced = normalizeAxes(op, axes, x.rank);
+  const p = plan(x.shape, reduced, keepdim);
+  if (op === 'max') refuseEmpty(op, x, p, axes === undefined ? null : `axes [${reduced.join(', ')}] (sizes [${p.reducedSizes.join(', ')}])`);
+  const out = Tensor.empty(x.device, p.outShape, 'float32', op);
+  launch(op, 'reduce', {
+    bindings: { x, out },
+    // mean of zero elements is NaN: the kernel gives 0 · scale.
+    uniforms: { ...layoutUniforms(p), scale: op === 'mean' ? (p.len === 0 ? NaN : 1 / p.len) : 1 },
+    overrides: { OP: REDUCE_OPS[op === 'mean' ? 'sum' : op], WG: p.len >= LONG_ROW ? 256 : 64 },
+    workgroups: p.nOut,
+  });
+  return record(op, [x], out, { axes: reduced, keepdim });
+}
+
+/**
+ * Sum over `axes` (all when undefined); reduced axes are dropped, or kept with size 1 when `keepdim`.
+ * The sum of zero elements is 0. An empty list of axes reduces nothing (NumPy's rule; PyTorch reduces
+ * everything).
+ */
+export function sum(x: Tensor, axes?: Axes, keepdim = false): Tensor {
+  return reduceOp('sum', x, axes, keepdim);
+}
+
+/** Mean over `axes` (all when undefined); the mean of zero elements is NaN. */
+export function mean(x: Tensor, axes?: Axes, keepdim = false): Tensor {
+  return reduceOp('mean', x, axes, keepdim);
+}
+
+/** Maximum over `axes` (all when undefined), like PyTorch's amax; IndexError for zero elements. */
+export function max(x: Tensor, axes?: Axes, keepdim = false): Tensor {
+  return reduceOp('max', x, axes, keepdim);
+}
+
+/**
+ * Index of the largest value along `axis`, the first one on ties (as PyTorch), as an int32 tensor.
+ * Without an axis, the index into the flattened tensor (with keepdim, of shape [1, 1, …]).
+ * IndexError when the reduced axis (or the tensor) has no elements.
+ */
+export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor {
+  const op = 'argmax';
+  expectTensor(op, 'x', x);
+  let p: ReducePlan;
+  if (axis === undefined) {
+    p = plan([x.size], [0], false);
+    if (keepdim) p.outShape = x.shape.map(() => 1);
+    refuseEmpty(op, x, p, null);
+  } else {
+    const a = normalizeAxis(op, axis, x.rank);
+    p = plan(x.shape, x.rank === 0 ? [] : [a], keepdim);
+    refuseEmpty(op, x, p, `axis ${axis} (size ${p.reducedSizes[0]})`);
+  }
+  const indices = Tensor.empty(x.device, p.outShape, 'int32', op);
+  launch(op, 'argmax', {
+    bindings: { x, indices },
+    uniforms: layoutUniforms(p),
+    overrides: { WG: p.len >= LONG_ROW ? 256 : 64 },
+    workgroups: p.nOut,
+  });
+  return indices;
+}
