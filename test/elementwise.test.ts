@@ -19,7 +19,7 @@ const SHAPES = [[], [1], [7], [0], [3, 0], [257], [13, 31], [2, 3, 5, 7], [2, 1,
 // float32 against float64: rtol ~1e-5 elementwise; transcendental builtins get a little more.
 const UNARY_TOL: Record<string, { rtol: number; atol: number }> = {
   exp: { rtol: 1e-5, atol: 1e-6 }, log: { rtol: 1e-5, atol: 1e-5 }, sin: { rtol: 1e-5, atol: 1e-5 }, cos: { rtol: 1e-5, atol: 1e-5 },
-  tanh: { rtol: 1e-5, atol: 1e-5 }, sigmoid: { rtol: 1e-5, atol: 1e-6 }, gelu: { rtol: 1e-5, atol: 1e-5 },
+  tanh: { rtol: 1e-5, atol: 1e-5 }, sigmoid: { rtol: 1e-5, atol: 1e-6 }, gelu: { rtol: 1e-5, atol: 1e-5 }, geluGrad: { rtol: 1e-5, atol: 1e-5 },
 };
 
 for (const op of Object.keys(ops.UNARY_OPS) as ops.UnaryOp[]) {
