@@ -24,6 +24,8 @@ export class ShapeError extends WgradError {}
 export class DTypeError extends WgradError {}
 /** An axis, index or value outside its valid range. */
 export class IndexError extends WgradError {}
+/** A number outside its valid range: a NaN learning rate, a probability of 1.5, a rank of 0. */
+export class ValueError extends WgradError {}
 /** A request beyond what the device allows (buffer size, binding size, workgroups). */
 export class LimitError extends WgradError {}
 /** A tensor used after `dispose()` (or after the scope that owned it ended). */
