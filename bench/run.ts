@@ -4,9 +4,13 @@
  * The exit code is 1 when a suite fails or one of wgrad's results disagrees with the oracle.
  */
 import { runDispatchSuite } from './dispatch.js';
+import { runMatmulSuite } from './matmul.js';
+import { runNormSuite } from './norm.js';
 
 const SUITES: Record<string, () => Promise<boolean>> = {
   dispatch: runDispatchSuite,
+  matmul: runMatmulSuite,
+  norm: runNormSuite,
 };
 
 const filter = process.argv[2];

@@ -1,6 +1,10 @@
 /** Autograd: importing this module installs the tape and every gradient rule. */
 import './grads/elementwise.js';
 import './grads/shape.js';
+import './grads/norm.js';
+import './grads/loss.js';
+import './grads/matmul.js';
+import './grads/attention.js';
 import { Tensor } from '../tensor/tensor.js';
 import { backward } from './tape.js';
 

@@ -118,7 +118,7 @@ export class KernelRegistry {
           ? [{
               binding: 0,
               visibility: ShaderStage.COMPUTE,
-              buffer: { type: 'uniform' as const, hasDynamicOffset: true, minBindingSize: info.uniformSize },
+              buffer: { type: 'uniform' as const, hasDynamicOffset: false, minBindingSize: info.uniformSize },
             }]
           : []),
         ...info.storage.map((s) => ({

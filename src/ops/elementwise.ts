@@ -1,6 +1,6 @@
 /** Elementwise ops: unary math, binary arithmetic and comparisons with NumPy broadcasting, where. */
-import { broadcastShapes, broadcastStrides, sameShape } from '../tensor/shape.js';
-import { launch } from '../tensor/launch.js';
+import { broadcastShapes, broadcastStrides, sizeOf, type Shape } from '../tensor/shape.js';
+import { launch, type LaunchArgs } from '../tensor/launch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { WgradError } from '../errors.js';
 import { record } from '../tensor/record.js';
@@ -23,7 +23,7 @@ export type CompareOp = keyof typeof COMPARE_OPS;
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   expectTensor(op, 'x', x);
   const out = Tensor.empty(x.device, x.shape, 'float32', op);
-  launch(op, 'unary', { bindings: { x, out }, uniforms: { n: x.size }, overrides: { OP: UNARY_OPS[op] }, threads: x.size });
+  launchElementwise(op, 'unary', [], { bindings: { x, out }, uniforms: { n: x.size }, overrides: { OP: UNARY_OPS[op] }, threads: x.size });
   return record(op, [x], out);
 }
 
@@ -37,7 +37,7 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
     const x = expectTensor(op, scalarLeft ? 'b' : 'a', scalarLeft ? b : a);
     const scalar = (scalarLeft ? a : b) as number;
     const out = Tensor.empty(x.device, x.shape, 'float32', op);
-    launch(op, 'binary_scalar', {
+    launchElementwise(op, 'binary_scalar', [], {
       bindings: { x, out },
       uniforms: { n: x.size, scalar },
       overrides: { OP: BINARY_OPS[op], SCALAR_LEFT: scalarLeft ? 1 : 0 },
@@ -50,11 +50,11 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
   expectSameDevice(op, { a, b });
   const shape = broadcastShapes(op, [a.shape, b.shape]);
   const out = Tensor.empty(a.device, shape, 'float32', op);
-  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  launch(op, 'binary', {
+  const [ia, ib] = [inputIndexing(a.shape, shape), inputIndexing(b.shape, shape)];
+  launchElementwise(op, 'binary', [ia, ib], {
     bindings: { a, b, c: out },
-    uniforms: { n: out.size, rank: shape.length, shape, a_strides: broadcastStrides(a.shape, shape), b_strides: broadcastStrides(b.shape, shape) },
-    overrides: { OP: BINARY_OPS[op], SAME_SHAPE: same ? 1 : 0 },
+    uniforms: broadcastUniforms(shape, [ia, ib], { a_strides: broadcastStrides(a.shape, shape), b_strides: broadcastStrides(b.shape, shape) }),
+    overrides: { OP: BINARY_OPS[op], INDEX_A: ia.how, INDEX_B: ib.how },
     threads: out.size,
   });
   return record(op, [a, b], out);
@@ -63,15 +63,16 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
 /** Elementwise comparison with broadcasting; returns a bool tensor. */
 export function compare(op: CompareOp, a: Tensor, b: Tensor | number): Tensor {
   expectTensor(op, 'a', a);
-  const other = typeof b === 'number' ? scalarLike(a, b) : expectTensor(op, 'b', b);
+  const other = typeof b === 'number' ? standIn(a) : expectTensor(op, 'b', b);
   try {
     expectSameDevice(op, { a, b: other });
     const shape = broadcastShapes(op, [a.shape, other.shape]);
     const mask = Tensor.empty(a.device, shape, 'bool', op);
-    launch(op, 'compare', {
+    const [ia, ib] = [inputIndexing(a.shape, shape), inputIndexing(other.shape, shape, b)];
+    launchElementwise(op, 'compare', [ia, ib], {
       bindings: { a, b: other, mask },
-      uniforms: { n: mask.size, rank: shape.length, shape, a_strides: broadcastStrides(a.shape, shape), b_strides: broadcastStrides(other.shape, shape) },
-      overrides: { OP: COMPARE_OPS[op] },
+      uniforms: broadcastUniforms(shape, [ia, ib], { a_strides: broadcastStrides(a.shape, shape), b_strides: broadcastStrides(other.shape, shape) }),
+      overrides: { OP: COMPARE_OPS[op], INDEX_A: ia.how, INDEX_B: ib.how },
       threads: mask.size,
     });
     return mask;
@@ -84,22 +85,21 @@ export function compare(op: CompareOp, a: Tensor, b: Tensor | number): Tensor {
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   const op = 'where';
   expectTensor(op, 'cond', cond, ['bool']);
-  const ta = typeof a === 'number' ? scalarLike(cond, a) : expectTensor(op, 'a', a);
-  const tb = typeof b === 'number' ? scalarLike(cond, b) : expectTensor(op, 'b', b);
+  const ta = typeof a === 'number' ? standIn(cond) : expectTensor(op, 'a', a);
+  const tb = typeof b === 'number' ? standIn(cond) : expectTensor(op, 'b', b);
   try {
     expectSameDevice(op, { cond, a: ta, b: tb });
     const shape = broadcastShapes(op, [cond.shape, ta.shape, tb.shape], ['cond', 'a', 'b']);
     const chosen = Tensor.empty(cond.device, shape, 'float32', op);
-    launch(op, 'where_select', {
+    const [ic, ia, ib] = [inputIndexing(cond.shape, shape), inputIndexing(ta.shape, shape, a), inputIndexing(tb.shape, shape, b)];
+    launchElementwise(op, 'where_select', [ic, ia, ib], {
       bindings: { cond, if_true: ta, if_false: tb, chosen },
-      uniforms: {
-        n: chosen.size,
-        rank: shape.length,
-        shape,
+      uniforms: broadcastUniforms(shape, [ic, ia, ib], {
         cond_strides: broadcastStrides(cond.shape, shape),
         a_strides: broadcastStrides(ta.shape, shape),
         b_strides: broadcastStrides(tb.shape, shape),
-      },
+      }),
+      overrides: { INDEX_COND: ic.how, INDEX_A: ia.how, INDEX_B: ib.how },
       threads: chosen.size,
     });
     return record(op, [cond, ta, tb], chosen);
@@ -109,11 +109,89 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   }
 }
 
-/** A rank-0 float32 tensor on `like`'s device, for number operands of comparisons and where. */
-function scalarLike(like: Tensor, value: number): Tensor {
-  const t = Tensor.empty(like.device, [], 'float32', 'scalar');
-  like.device.write(t.buffer('scalar'), new Float32Array([value]));
-  return t;
+/**
+ * A rank-0 stand-in for a number operand of compare and where: it fills the kernel's binding and gives
+ * autograd the operand's shape, while the number itself travels in Params (CONST indexing). It is
+ * never written: uploading a value into a pooled buffer that the pending batch used forces a submit.
+ */
+function standIn(like: Tensor): Tensor {
+  return Tensor.empty(like.device, [], 'float32', 'number operand');
+}
+
+/** How kernels/elementwise.wgsl indexes an input (its INDEX_* overrides); see the file's header. */
+const FULL = 0;
+const BLOCK = 1;
+const STRIDED = 2;
+const SPLAT = 3;
+const CONST = 4;
+
+interface InputIndexing {
+  how: number;
+  /** BLOCK: output elements per input element step, and the input's element count. */
+  div: number;
+  size: number;
+  /** CONST: the number operand. */
+  value: number;
+}
+
+/**
+ * The cheapest way to find, for output element i, the element of an input broadcast to `out`; an
+ * operand given as a number (`operand`) is CONST.
+ */
+function inputIndexing(input: Shape, out: Shape, operand?: Tensor | number): InputIndexing {
+  const size = sizeOf(input);
+  if (typeof operand === 'number') return { how: CONST, div: 1, size, value: operand };
+  const offset = out.length - input.length;
+  const repeated = (d: number) => out[d] !== 1 && (d < offset || input[d - offset] === 1);
+  if (!out.some((_, d) => repeated(d))) return { how: FULL, div: 1, size, value: 0 };
+  if (size === 1) return { how: SPLAT, div: 1, size, value: 0 };
+  // The dims the input keeps (not 1 in the output): BLOCK when no repeated dim lies between them.
+  const kept = out.map((_, d) => d).filter((d) => out[d] !== 1 && !repeated(d));
+  const first = kept[0]!;
+  const last = kept[kept.length - 1]!;
+  for (let d = first; d < last; d++) if (repeated(d)) return { how: STRIDED, div: 1, size, value: 0 };
+  return { how: BLOCK, div: sizeOf(out.slice(last + 1)), size, value: 0 };
+}
+
+function broadcastUniforms(shape: Shape, inputs: readonly InputIndexing[], strides: Record<string, number[]>): Record<string, number | readonly number[]> {
+  return {
+    n: sizeOf(shape),
+    rank: shape.length,
+    shape,
+    constants: inputs.map((i) => i.value),
+    block_div: inputs.map((i) => i.div),
+    block_size: inputs.map((i) => i.size),
+    ...strides,
+  };
+}
+
+/** Outputs per invocation (the ITEMS override); measured on lavapipe, 4,096 elements per workgroup was best either way. */
+const SCALAR_ITEMS = 16;
+const VEC4_ITEMS = 4;
+
+/** What each elementwise entry point binds under its vec4 form (kernels/elementwise.wgsl). */
+const VEC4_NAMES: Readonly<Record<string, string>> = {
+  x: 'x4', out: 'out4', a: 'a4', b: 'b4', c: 'c4', mask: 'mask4', cond: 'cond4', if_true: 'if_true4', if_false: 'if_false4', chosen: 'chosen4',
+};
+
+/**
+ * Launches `entry` over `threads` output elements, or its `_vec4` form (four elements per vec4) when
+ * the count is a multiple of 4 and every input can be read as whole vec4s: FULL, SPLAT, CONST, or a row
+ * (BLOCK, div 1) whose length is a multiple of 4. The vec4 form binds the same tensors under names
+ * suffixed `4`.
+ */
+function launchElementwise(op: string, entry: string, inputs: readonly InputIndexing[], args: LaunchArgs & { threads: number }): void {
+  const n = args.threads;
+  const vec4 = n % 4 === 0 && inputs.every((i) => i.how !== STRIDED && (i.how !== BLOCK || (i.div === 1 && i.size % 4 === 0)));
+  const items = vec4 ? VEC4_ITEMS : SCALAR_ITEMS;
+  const overrides = { ...args.overrides, ITEMS: items };
+  if (!vec4) {
+    launch(op, entry, { bindings: args.bindings, uniforms: args.uniforms, overrides, threads: Math.ceil(n / items) });
+    return;
+  }
+  const bindings: Record<string, Tensor> = {};
+  for (const name in args.bindings) bindings[VEC4_NAMES[name]!] = args.bindings[name]!;
+  launch(op, `${entry}_vec4`, { bindings, uniforms: args.uniforms, overrides, threads: Math.ceil(n / 4 / items) });
 }
 
 export const neg = (x: Tensor) => unary('neg', x);

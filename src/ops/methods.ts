@@ -8,6 +8,7 @@ import * as ew from './elementwise.js';
 import * as layout from './layout.js';
 import * as reduce from './reduce.js';
 import * as sm from './softmax.js';
+import { matmul, type MatmulOptions } from './matmul.js';
 
 type Other = Tensor | number;
 
@@ -49,6 +50,7 @@ declare module '../tensor/tensor.js' {
     max(axes?: number | readonly number[], keepdim?: boolean): Tensor;
     argmax(axis?: number, keepdim?: boolean): Tensor;
     softmax(axis?: number): Tensor;
+    matmul(other: Tensor, options?: MatmulOptions): Tensor;
     logSoftmax(axis?: number): Tensor;
   }
 }
@@ -73,6 +75,7 @@ Object.assign(methods, {
   max(this: Tensor, axes?: number | readonly number[], keepdim?: boolean) { return reduce.max(this, axes, keepdim); },
   argmax(this: Tensor, axis?: number, keepdim?: boolean) { return reduce.argmax(this, axis, keepdim); },
   softmax(this: Tensor, axis?: number) { return sm.softmax(this, axis); },
+  matmul(this: Tensor, other: Tensor, options?: MatmulOptions) { return matmul(this, other, options); },
   logSoftmax(this: Tensor, axis?: number) { return sm.logSoftmax(this, axis); },
 });
 Object.assign(Tensor.prototype, methods);

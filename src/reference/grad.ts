@@ -7,7 +7,10 @@ import * as E from './elementwise.js';
 import * as L from './layout.js';
 import * as R from './reduce.js';
 import * as S from './softmax.js';
+import { layerNormVjp } from './layernorm.js';
+import { crossEntropyVjp } from './cross-entropy.js';
 import { atBroadcast, broadcast, ndarray, unravel, type NDArray } from './ndarray.js';
+import { matmulVjp } from './matmul.js';
 
 /** Sum a gradient of a broadcast result back to the shape of the input that was broadcast. */
 export function sumToShape(g: NDArray, shape: readonly number[]): NDArray {
@@ -152,4 +155,7 @@ export const referenceVjp: Record<string, Vjp> = {
     });
     return [out, ndarray(indices!.shape)];
   },
+  layerNorm: layerNormVjp,
+  crossEntropy: crossEntropyVjp,
+  matmul: matmulVjp,
 };

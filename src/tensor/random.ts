@@ -64,7 +64,9 @@ export class Rng {
 
   set state(v: readonly number[]) {
     this.s = Uint32Array.from(v.slice(0, 4));
-    this.spare = Number.isNaN(v[4]) || v[4] === undefined ? null : v[4]!;
+    const spare = v[4];
+    // JSON turns the NaN that marks "no spare" into null; accept both.
+    this.spare = typeof spare === 'number' && !Number.isNaN(spare) ? spare : null;
   }
 }
 

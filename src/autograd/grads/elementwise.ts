@@ -1,5 +1,6 @@
 /** Gradient rules of the elementwise ops (src/ops/elementwise.ts). */
 import * as E from '../../ops/elementwise.js';
+import { dropout } from '../../ops/dropout.js';
 import { registerGradient } from '../registry.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -102,4 +103,9 @@ for (const op of ['maximum', 'minimum'] as const) {
 registerGradient('where', {
   save: ({ inputs }) => [inputs[0]!],
   backward: ({ saved }, dy) => [null, E.where(saved[0]!, dy, 0), E.where(saved[0]!, 0, dy)],
+});
+
+// Dropout's mask is a function of (seed, index): backward applies the same mask to dy.
+registerGradient('dropout', {
+  backward: ({ attrs }, dy) => [dropout(dy, attrs.p as number, attrs.seed as number)],
 });

@@ -1,0 +1,329 @@
+// attention.wgsl — fused scaled dot-product attention (flash-attention style), forward and backward.
+//
+// Shapes: q (BH, Tq, D), k and v (BH, Tk, D), out (BH, Tq, D), lse (BH, Tq), row-major and contiguous,
+//   read as vec4s: D is a multiple of 4 (the host pads other head sizes) and at most 4·MAX_D4 = 128.
+//   BH = n_bh is the product of the leading (batch, head) dimensions. D is an override, so the loops
+//   over it have constant trip counts and unroll, and the per-row arrays below are indexed by
+//   constants only: they live in registers (or spill to the stack, which is cheap next to a
+//   storage-buffer load).
+//   Causal masking (uniform `causal`) is aligned bottom-right: query i sees keys j ≤ i + Tk − Tq (the
+//   host requires Tq ≤ Tk, so no row is fully masked); masked scores are MASK, a large finite negative.
+// Method: the T×T score matrix is never stored. The forward keeps, per query row, a running max m, sum
+//   l and output accumulator (the online softmax, rescaled once per block of BK keys) and saves only
+//   lse = m + log l. The backward (FlashAttention-2) recomputes p = exp(s − lse): attention_bwd_delta
+//   computes delta_i = Σ_d dout·out per query row; attention_bwd_dq gives dQ = scale·Σ_j ds_ij k_j per
+//   query row; attention_bwd_dkv gives dV = Σ_i p_ij dout_i and dK = scale·Σ_i ds_ij q_i per key row,
+//   where ds = p·(dout·v − delta). Every output row has one owner: no atomics (WGSL has no float ones).
+// Why this shape (measured on lavapipe): a storage load costs the same whether or not all invocations
+//   read the same address (each SIMD lane loads on its own, ~10× the cost of an FMA), and staging K/V
+//   in workgroup memory behind barriers was slower. So each invocation owns R rows (register
+//   blocking): every K/V (Q/dO) vec4 it loads serves R rows; no workgroup memory, no barriers. Blocks
+//   of BK keys keep the accumulator's read-modify-write (spilled registers) to once per block; the
+//   backward reloads a block's K (Q, dO) rows for its second product rather than caching them in a
+//   larger private array, which measured slower.
+// Bindings: 0 AttnParams (uniform, every entry); q, k, v read-only at 1, 2, 3;
+//   attention_fwd: out 4, lse 5 (read-write);
+//   attention_bwd_delta: o 1, dout 4 (read-only), delta 2 (read-write);
+//   attention_bwd_dq: dout 4, lse_in 5, delta_in 6 (read-only), dq 7 (read-write);
+//   attention_bwd_dkv: dout 4, lse_in 5, delta_in 6 (read-only), dk 7, dv 8 (read-write).
+// Workgroup: WG invocations (override); invocation lid owns rows row0 + lid + r·WG, r < R, of one (b, h):
+//   a workgroup covers WG·R rows, over a 1-D grid of n_bh · ceil(rows / (WG·R)) workgroups the host folds
+//   into 2-D/3-D beyond 65,535. attention_bwd_delta: one query row per invocation. With causal masking a
+//   workgroup loops only over the keys its last query row sees (attention_fwd, _dq), or the queries
+//   that see its first key (_dkv); rows that see fewer mask the rest.
+// Guards: workgroups with bh >= n_bh return; rows past the end clamp their reads to the last row and
+//   write nothing; key (query) indices past the end of a block are clamped for reading and weigh 0
+//   (score LOWEST in the forward, p = 0 in the backward).
+
+override WG: u32 = 8u;
+override R: u32 = 4u;
+override D: u32 = 64u;
+// Keys (queries, in attention_bwd_dkv) per block: one softmax rescale, and one block of loads, each.
+override BK: u32 = 4u;
+override D4: u32 = D / 4u;
+
+const MAX_R: u32 = 4u;
+const MAX_D4: u32 = 32u;
+const MAX_BK: u32 = 8u;
+// The score of a masked (query, key) pair: finite, as in the float64 oracle and composedAttention.
+const MASK: f32 = -1.0e30;
+// The lowest finite f32, -3.4028235e38, in hex: Tint rejects that decimal literal as out of range.
+const LOWEST: f32 = -0x1.fffffep+127f;
+
+struct AttnParams {
+  n_bh: u32,
+  tq: u32,
+  tk: u32,
+  scale: f32,
+  // 1: causal mask, 0: none.
+  causal: u32,
+}
+
+@group(0) @binding(0) var<uniform> ap: AttnParams;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+
+@group(0) @binding(1) var<storage, read> o: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(5) var<storage, read> lse_in: array<f32>;
+@group(0) @binding(6) var<storage, read> delta_in: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
+
+// Note: every private array below is initialised explicitly. A `var a: array<…>;` declared inside a
+// loop was observed (Dawn + lavapipe) to keep its previous iteration's values instead of being zeroed.
+
+@compute @workgroup_size(WG)
+fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let tq = ap.tq;
+  let tk = ap.tk;
+  let span = WG * R;
+  let blocks = (tq + span - 1u) / span;
+  let g = workgroup_linear(wid, nwg);
+  let bh = g / blocks;
+  if (bh >= ap.n_bh) { return; }
+  let row0 = (g % blocks) * span;
+  let kv0 = bh * tk * D4;
+  let off = tk - tq;
+  let causal = ap.causal != 0u;
+  // Keys this workgroup looks at: all of them, or those its last row sees.
+  var kend = tk;
+  if (causal) { kend = min(tk, min(row0 + span, tq) + off); }
+
+  var qr = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var acc = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var m = array<f32, MAX_R>(LOWEST, LOWEST, LOWEST, LOWEST);
+  var l = array<f32, MAX_R>();
+  for (var r = 0u; r < R; r++) {
+    let at = (bh * tq + min(row0 + lid + r * WG, tq - 1u)) * D4;
+    for (var c = 0u; c < D4; c++) { qr[r][c] = q[at + c] * ap.scale; }
+  }
+  for (var j0 = 0u; j0 < kend; j0 += BK) {
+    // Scores of this block: s[r][t] = (scale·q_r)·k_{j0+t}.
+    var s = array<array<f32, MAX_BK>, MAX_R>();
+    for (var c = 0u; c < D4; c++) {
+      for (var t = 0u; t < BK; t++) {
+        let kc = k[kv0 + min(j0 + t, tk - 1u) * D4 + c];
+        for (var r = 0u; r < R; r++) { s[r][t] += dot(qr[r][c], kc); }
+      }
+    }
+    // Online softmax: mask, new running max, rescale factor, probabilities (in s), running sum.
+    var corr = array<f32, MAX_R>();
+    for (var r = 0u; r < R; r++) {
+      let row = row0 + lid + r * WG;
+      var mb = m[r];
+      for (var t = 0u; t < BK; t++) {
+        let j = j0 + t;
+        var x = s[r][t];
+        if (causal && j > row + off) { x = MASK; }
+        if (j >= kend) { x = LOWEST; }
+        s[r][t] = x;
+        mb = max(mb, x);
+      }
+      corr[r] = exp(m[r] - mb);
+      var sum = l[r] * corr[r];
+      for (var t = 0u; t < BK; t++) {
+        let p = exp(s[r][t] - mb);
+        s[r][t] = p;
+        sum += p;
+      }
+      l[r] = sum;
+      m[r] = mb;
+    }
+    // acc = acc·corr + P·V.
+    for (var c = 0u; c < D4; c++) {
+      var a = array<vec4<f32>, MAX_R>();
+      for (var r = 0u; r < R; r++) { a[r] = acc[r][c] * corr[r]; }
+      for (var t = 0u; t < BK; t++) {
+        let vc = v[kv0 + min(j0 + t, tk - 1u) * D4 + c];
+        for (var r = 0u; r < R; r++) { a[r] += s[r][t] * vc; }
+      }
+      for (var r = 0u; r < R; r++) { acc[r][c] = a[r]; }
+    }
+  }
+  for (var r = 0u; r < R; r++) {
+    let row = row0 + lid + r * WG;
+    if (row < tq) {
+      let at = (bh * tq + row) * D4;
+      let inv = 1.0 / l[r];
+      for (var c = 0u; c < D4; c++) { out[at + c] = acc[r][c] * inv; }
+      lse[bh * tq + row] = m[r] + log(l[r]);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_bwd_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+  let i = workgroup_linear(wid, nwg) * WG + lid;
+  if (i >= ap.n_bh * ap.tq) { return; }
+  var acc = vec4(0.0);
+  for (var c = 0u; c < D4; c++) { acc += dout[i * D4 + c] * o[i * D4 + c]; }
+  delta[i] = acc.x + acc.y + acc.z + acc.w;
+}
+
+@compute @workgroup_size(WG)
+fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let tq = ap.tq;
+  let tk = ap.tk;
+  let span = WG * R;
+  let blocks = (tq + span - 1u) / span;
+  let g = workgroup_linear(wid, nwg);
+  let bh = g / blocks;
+  if (bh >= ap.n_bh) { return; }
+  let row0 = (g % blocks) * span;
+  let kv0 = bh * tk * D4;
+  let off = tk - tq;
+  let causal = ap.causal != 0u;
+  var kend = tk;
+  if (causal) { kend = min(tk, min(row0 + span, tq) + off); }
+  var qr = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var gr = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var acc = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var li = array<f32, MAX_R>();
+  var di = array<f32, MAX_R>();
+  for (var r = 0u; r < R; r++) {
+    let i = bh * tq + min(row0 + lid + r * WG, tq - 1u);
+    for (var c = 0u; c < D4; c++) {
+      qr[r][c] = q[i * D4 + c] * ap.scale;
+      gr[r][c] = dout[i * D4 + c];
+    }
+    li[r] = lse_in[i];
+    di[r] = delta_in[i];
+  }
+  for (var j0 = 0u; j0 < kend; j0 += BK) {
+    var s = array<array<f32, MAX_BK>, MAX_R>();
+    var dp = array<array<f32, MAX_BK>, MAX_R>();
+    for (var c = 0u; c < D4; c++) {
+      for (var t = 0u; t < BK; t++) {
+        let at = kv0 + min(j0 + t, tk - 1u) * D4 + c;
+        let kc = k[at];
+        let vc = v[at];
+        for (var r = 0u; r < R; r++) {
+          s[r][t] += dot(qr[r][c], kc);
+          dp[r][t] += dot(gr[r][c], vc);
+        }
+      }
+    }
+    for (var r = 0u; r < R; r++) {
+      let row = row0 + lid + r * WG;
+      for (var t = 0u; t < BK; t++) {
+        let j = j0 + t;
+        var p = exp(s[r][t] - li[r]);
+        if ((causal && j > row + off) || j >= kend) { p = 0.0; }
+        s[r][t] = p * (dp[r][t] - di[r]);
+      }
+    }
+    for (var c = 0u; c < D4; c++) {
+      var a = array<vec4<f32>, MAX_R>();
+      for (var r = 0u; r < R; r++) { a[r] = acc[r][c]; }
+      for (var t = 0u; t < BK; t++) {
+        let kc = k[kv0 + min(j0 + t, tk - 1u) * D4 + c];
+        for (var r = 0u; r < R; r++) { a[r] += s[r][t] * kc; }
+      }
+      for (var r = 0u; r < R; r++) { acc[r][c] = a[r]; }
+    }
+  }
+  for (var r = 0u; r < R; r++) {
+    let row = row0 + lid + r * WG;
+    if (row < tq) {
+      let at = (bh * tq + row) * D4;
+      for (var c = 0u; c < D4; c++) { dq[at + c] = acc[r][c] * ap.scale; }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let tq = ap.tq;
+  let tk = ap.tk;
+  let span = WG * R;
+  let blocks = (tk + span - 1u) / span;
+  let g = workgroup_linear(wid, nwg);
+  let bh = g / blocks;
+  if (bh >= ap.n_bh) { return; }
+  let col0 = (g % blocks) * span;
+  let q0 = bh * tq;
+  let off = tk - tq;
+  let causal = ap.causal != 0u;
+  var istart = 0u;
+  if (causal) { istart = max(col0, off) - off; }
+  var kr = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var vr = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var gk = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  var gv = array<array<vec4<f32>, MAX_D4>, MAX_R>();
+  for (var r = 0u; r < R; r++) {
+    let j = bh * tk + min(col0 + lid + r * WG, tk - 1u);
+    for (var c = 0u; c < D4; c++) {
+      kr[r][c] = k[j * D4 + c] * ap.scale;
+      vr[r][c] = v[j * D4 + c];
+    }
+  }
+  for (var i0 = istart; i0 < tq; i0 += BK) {
+    var s = array<array<f32, MAX_BK>, MAX_R>();
+    var dp = array<array<f32, MAX_BK>, MAX_R>();
+    for (var c = 0u; c < D4; c++) {
+      for (var t = 0u; t < BK; t++) {
+        let at = (q0 + min(i0 + t, tq - 1u)) * D4 + c;
+        let qc = q[at];
+        let gc = dout[at];
+        for (var r = 0u; r < R; r++) {
+          s[r][t] += dot(kr[r][c], qc);
+          dp[r][t] += dot(vr[r][c], gc);
+        }
+      }
+    }
+    for (var t = 0u; t < BK; t++) {
+      let i = i0 + t;
+      let ic = q0 + min(i, tq - 1u);
+      let lt = lse_in[ic];
+      let dt = delta_in[ic];
+      for (var r = 0u; r < R; r++) {
+        let col = col0 + lid + r * WG;
+        var p = exp(s[r][t] - lt);
+        if ((causal && col > i + off) || i >= tq) { p = 0.0; }
+        s[r][t] = p;
+        dp[r][t] = p * (dp[r][t] - dt);
+      }
+    }
+    for (var c = 0u; c < D4; c++) {
+      var a = array<vec4<f32>, MAX_R>();
+      var b = array<vec4<f32>, MAX_R>();
+      for (var r = 0u; r < R; r++) {
+        a[r] = gv[r][c];
+        b[r] = gk[r][c];
+      }
+      for (var t = 0u; t < BK; t++) {
+        let at = (q0 + min(i0 + t, tq - 1u)) * D4 + c;
+        let qc = q[at];
+        let gc = dout[at];
+        for (var r = 0u; r < R; r++) {
+          a[r] += s[r][t] * gc;
+          b[r] += dp[r][t] * qc;
+        }
+      }
+      for (var r = 0u; r < R; r++) {
+        gv[r][c] = a[r];
+        gk[r][c] = b[r];
+      }
+    }
+  }
+  for (var r = 0u; r < R; r++) {
+    let col = col0 + lid + r * WG;
+    if (col < tk) {
+      let at = (bh * tk + col) * D4;
+      for (var c = 0u; c < D4; c++) {
+        dk[at + c] = gk[r][c] * ap.scale;
+        dv[at + c] = gv[r][c];
+      }
+    }
+  }
+}

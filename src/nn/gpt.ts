@@ -1,0 +1,168 @@
+/**
+ * GPT-2: token and learned position embeddings, pre-LayerNorm blocks with fused causal attention and
+ * a 4× GELU MLP, a final LayerNorm, and an LM head tied to the token embedding. Parameter names and
+ * layouts are Hugging Face GPT-2's (`transformer.h.0.attn.c_attn.weight`, linear weights stored
+ * (in, out) as its Conv1D), so checkpoints map onto `GPT2LMHeadModel` one to one.
+ */
+import type { Device } from '../gpu/device.js';
+import { ValueError } from '../errors.js';
+import { add } from '../ops/elementwise.js';
+import { concat, permute, slice } from '../ops/layout.js';
+import { matmul } from '../ops/matmul.js';
+import { attention } from '../ops/attention.js';
+import { crossEntropy } from '../ops/cross-entropy.js';
+import { dropout } from '../ops/dropout.js';
+import { arange, tensor, zeros } from '../tensor/create.js';
+import { Rng } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Embedding, LayerNorm } from './layers.js';
+import { Module, ModuleDict } from './module.js';
+
+export interface GPTConfig {
+  vocabSize: number;
+  /** Context length (GPT-2's n_positions, nanoGPT's block_size). */
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  dropout: number;
+  /** Biases in linear layers and LayerNorms (GPT-2 has them). */
+  bias: boolean;
+}
+
+/** Checks a configuration and says what is wrong with it. */
+export function validateConfig(c: GPTConfig): void {
+  for (const key of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) {
+    if (!Number.isInteger(c[key]) || c[key] <= 0) throw new ValueError('GPTConfig', `${key} = ${c[key]} is not a positive integer`, `set ${key} to a whole number ≥ 1`);
+  }
+  if (c.nEmbd % c.nHead !== 0) throw new ValueError('GPTConfig', `nEmbd = ${c.nEmbd} is not divisible by nHead = ${c.nHead}`, 'choose nEmbd as a multiple of nHead (each head gets nEmbd / nHead dimensions)');
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new ValueError('GPTConfig', `dropout = ${c.dropout} is outside [0, 1)`, 'use a probability such as 0 or 0.1');
+}
+
+interface Init {
+  device?: Device;
+  rng: Rng;
+}
+
+/** GPT-2's Conv1D: y = x·W + b with W stored (in, out), initialised N(0, std²). */
+export class Conv1D extends Module {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, bias: boolean, std: number, init: Init) {
+    super();
+    const n = inFeatures * outFeatures;
+    this.param('weight', tensor(Float32Array.from({ length: n }, () => init.rng.normal() * std), [inFeatures, outFeatures], { device: init.device }));
+    if (bias) this.param('bias', zeros([outFeatures], { device: init.device }));
+  }
+
+  forward(x: Tensor, activation?: 'gelu'): Tensor {
+    return matmul(x, this.paramOrNull('weight')!, { bias: this.paramOrNull('bias') ?? undefined, activation });
+  }
+}
+
+/** Keys and values of one layer for the positions processed so far: (B, nh, t, hs) each. */
+export interface LayerCache {
+  k: Tensor | null;
+  v: Tensor | null;
+}
+
+class Block extends Module {
+  private readonly ln1: LayerNorm;
+  private readonly cAttn: Conv1D;
+  private readonly attnProj: Conv1D;
+  private readonly ln2: LayerNorm;
+  private readonly cFc: Conv1D;
+  private readonly mlpProj: Conv1D;
+
+  constructor(private readonly c: GPTConfig, init: Init, private readonly drop: (x: Tensor) => Tensor) {
+    super();
+    // GPT-2 scales the init of projections into the residual stream by 1/√(2·n_layer).
+    const residualStd = 0.02 / Math.sqrt(2 * c.nLayer);
+    this.ln1 = this.module('ln_1', new LayerNorm(c.nEmbd, { device: init.device, bias: c.bias }));
+    const attn = this.module('attn', new ModuleDict());
+    this.cAttn = attn.set('c_attn', new Conv1D(c.nEmbd, 3 * c.nEmbd, c.bias, 0.02, init));
+    this.attnProj = attn.set('c_proj', new Conv1D(c.nEmbd, c.nEmbd, c.bias, residualStd, init));
+    this.ln2 = this.module('ln_2', new LayerNorm(c.nEmbd, { device: init.device, bias: c.bias }));
+    const mlp = this.module('mlp', new ModuleDict());
+    this.cFc = mlp.set('c_fc', new Conv1D(c.nEmbd, 4 * c.nEmbd, c.bias, 0.02, init));
+    this.mlpProj = mlp.set('c_proj', new Conv1D(4 * c.nEmbd, c.nEmbd, c.bias, residualStd, init));
+  }
+
+  /** x: (B, T, C). With a cache, the T positions follow the cached ones and are appended to it. */
+  forward(x: Tensor, cache?: LayerCache): Tensor {
+    const { nHead, nEmbd } = this.c;
+    const [B, T] = [x.shape[0]!, x.shape[1]!];
+    const hs = nEmbd / nHead;
+    const qkv = this.cAttn.forward(this.ln1.forward(x)); // (B, T, 3C): q, k, v side by side, one shared projection
+    const head = (part: number) => permute(slice(qkv, 2, part * nEmbd, (part + 1) * nEmbd).reshape([B, T, nHead, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const q = head(0);
+    let k = head(1);
+    let v = head(2);
+    if (cache) {
+      if (cache.k && cache.v) {
+        k = concat([cache.k, k], 2); // (B, nh, past + T, hs)
+        v = concat([cache.v, v], 2);
+      }
+      cache.k = k;
+      cache.v = v;
+    }
+    const y = attention(q, k, v, { causal: true }); // (B, nh, T, hs)
+    const merged = permute(y, [0, 2, 1, 3]).reshape([B, T, nEmbd]); // (B, T, C)
+    x = add(x, this.drop(this.attnProj.forward(merged)));
+    const h = this.cFc.forward(this.ln2.forward(x), 'gelu'); // (B, T, 4C)
+    return add(x, this.drop(this.mlpProj.forward(h)));
+  }
+}
+
+export class GPT extends Module {
+  readonly config: GPTConfig;
+  private readonly wte: Embedding;
+  private readonly wpe: Embedding;
+  private readonly blocks: Block[] = [];
+  private readonly lnF: LayerNorm;
+  private readonly dropoutRng: Rng;
+  private readonly drop: (x: Tensor) => Tensor;
+
+  constructor(config: GPTConfig, options: { device?: Device; seed?: number } = {}) {
+    super();
+    validateConfig(config);
+    this.config = { ...config };
+    const seed = options.seed ?? 0;
+    const init: Init = { device: options.device, rng: new Rng(seed) };
+    this.dropoutRng = new Rng(seed ^ 0x5eed);
+    const drop = (x: Tensor) => (this.training && config.dropout > 0 ? dropout(x, config.dropout, this.dropoutRng.nextU32()) : x);
+    const transformer = this.module('transformer', new ModuleDict());
+    this.wte = transformer.set('wte', new Embedding(config.vocabSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02 }));
+    this.wpe = transformer.set('wpe', new Embedding(config.blockSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02 }));
+    const h = transformer.set('h', new ModuleDict());
+    for (let i = 0; i < config.nLayer; i++) this.blocks.push(h.set(String(i), new Block(config, init, drop)));
+    this.lnF = transformer.set('ln_f', new LayerNorm(config.nEmbd, { device: options.device, bias: config.bias }));
+    this.drop = drop;
+  }
+
+  /**
+   * idx: int32 (B, T) token ids → logits (B, T, vocab). With `targets` (B, T), also the mean
+   * cross-entropy loss. With `caches` (one per layer), the positions follow the cached ones.
+   */
+  forward(idx: Tensor, targets?: Tensor, caches?: LayerCache[]): { logits: Tensor; loss: Tensor | null } {
+    const [B, T] = [idx.shape[0]!, idx.shape[1]!];
+    const past = caches?.[0]?.k?.shape[2] ?? 0;
+    if (past + T > this.config.blockSize) {
+      throw new ValueError('GPT', `a sequence of ${past + T} positions exceeds the context of ${this.config.blockSize}`, 'crop the input to the last blockSize tokens');
+    }
+    const pos = arange(past, past + T, 1, { device: idx.device, dtype: 'int32' });
+    let x = this.drop(add(this.wte.forward(idx), this.wpe.forward(pos))); // (B, T, C)
+    this.blocks.forEach((block, i) => (x = block.forward(x, caches?.[i])));
+    x = this.lnF.forward(x);
+    const logits = matmul(x, this.wte.weight, { transB: true }); // (B, T, vocab): the head is tied to wte
+    const loss = targets ? crossEntropy(logits.reshape([B * T, this.config.vocabSize]), targets.reshape([B * T])) : null;
+    return { logits, loss };
+  }
+
+  /** The dropout generator's state, saved in checkpoints so that resumed training is identical. */
+  get rngState(): number[] {
+    return this.dropoutRng.state;
+  }
+
+  set rngState(s: number[]) {
+    this.dropoutRng.state = s;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The optimizer base: parameter groups (each may override lr and weight decay), zeroGrad, and a
+ * state that can be saved and restored exactly (moments read back as float32, step counters).
+ */
+import { ValueError, WgradError } from '../errors.js';
+import { keep } from '../tensor/scope.js';
+import { tensor, zeros } from '../tensor/create.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from '../nn/module.js';
+import { parameterGroups } from './groups.js';
+
+export interface ParamGroup {
+  params: Tensor[];
+  /** Names for the state dict (default: the parameters' positions). */
+  names?: string[];
+  lr?: number;
+  weightDecay?: number;
+}
+
+export interface OptimizerState {
+  step: number;
+  /** Per parameter name: its state buffers (moments) as float32 arrays. */
+  buffers: Record<string, Record<string, Float32Array>>;
+}
+
+export abstract class Optimizer {
+  readonly groups: ParamGroup[];
+  /** Learning rate of groups that do not set their own; schedules set it every step. */
+  lr: number;
+  /** Updates applied so far (AdamW's bias correction uses it). */
+  steps = 0;
+  protected readonly buffers = new Map<Tensor, Record<string, Tensor>>();
+
+  constructor(params: Module | Tensor[] | ParamGroup[], lr: number, weightDecay: number) {
+    checkNumber('lr', lr);
+    this.lr = lr;
+    this.groups = params instanceof Module
+      ? parameterGroups(params, weightDecay)
+      : isTensorList(params) ? [{ params, weightDecay }] : params.map((g) => ({ weightDecay, ...g }));
+  }
+
+  /** Apply one update to every parameter that has a gradient. */
+  step(): void {
+    checkNumber('lr', this.lr);
+    this.steps++;
+    for (const group of this.groups) {
+      const lr = group.lr ?? this.lr;
+      checkNumber('lr', lr);
+      for (const p of group.params) {
+        if (!p.grad) continue;
+        this.update(p, p.grad, lr, group.weightDecay ?? 0);
+      }
+    }
+  }
+
+  protected abstract update(param: Tensor, grad: Tensor, lr: number, weightDecay: number): void;
+
+  /** A named state buffer of a parameter, created as zeros on first use. */
+  protected buffer(param: Tensor, name: string): Tensor {
+    let state = this.buffers.get(param);
+    if (!state) this.buffers.set(param, (state = {}));
+    return (state[name] ??= keep(zeros(param.shape, { device: param.device })));
+  }
+
+  zeroGrad(): void {
+    for (const group of this.groups) {
+      for (const p of group.params) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    }
+  }
+
+  async stateDict(): Promise<OptimizerState> {
+    const buffers: OptimizerState['buffers'] = {};
+    for (const [name, p] of this.named()) {
+      const state = this.buffers.get(p);
+      if (!state) continue;
+      buffers[name] = {};
+      for (const [key, t] of Object.entries(state)) buffers[name][key] = (await t.toArray()) as Float32Array;
+    }
+    return { step: this.steps, buffers };
+  }
+
+  loadStateDict(state: OptimizerState): void {
+    const named = new Map(this.named());
+    for (const [name, bufs] of Object.entries(state.buffers)) {
+      const p = named.get(name);
+      if (!p) throw new WgradError('loadStateDict', `the saved state has parameter '${name}', which this optimizer does not`, 'load the state into an optimizer built over the same parameters');
+      for (const [key, values] of Object.entries(bufs)) {
+        if (values.length !== p.size) throw new WgradError('loadStateDict', `state '${key}' of '${name}' has ${values.length} values, the parameter ${p.size}`, 'the saved state belongs to a model of another shape');
+        const old = this.buffers.get(p)?.[key];
+        old?.dispose();
+        const state = this.buffers.get(p) ?? {};
+        state[key] = keep(tensor(values, p.shape, { device: p.device }));
+        this.buffers.set(p, state);
+      }
+    }
+    this.steps = state.step;
+  }
+
+  /** Free the optimizer's state buffers. */
+  dispose(): void {
+    for (const state of this.buffers.values()) for (const t of Object.values(state)) t.dispose();
+    this.buffers.clear();
+  }
+
+  private named(): [string, Tensor][] {
+    let index = 0;
+    return this.groups.flatMap((g) => g.params.map((p, i): [string, Tensor] => [g.names?.[i] ?? String(index++), p]));
+  }
+}
+
+export function checkNumber(name: string, value: number): void {
+  if (!Number.isFinite(value)) {
+    throw new ValueError('optimizer', `${name} is ${value}`, `set ${name} to a finite number (check the learning-rate schedule)`);
+  }
+}
+
+function isTensorList(x: Tensor[] | ParamGroup[]): x is Tensor[] {
+  return x.length === 0 || !('params' in (x[0] as object));
+}

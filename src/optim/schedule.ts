@@ -1,0 +1,22 @@
+/** Learning-rate schedules: functions from the step (0-based) to the learning rate. */
+import { ValueError } from '../errors.js';
+
+export type Schedule = (step: number) => number;
+
+export function constant(lr: number): Schedule {
+  return () => lr;
+}
+
+/**
+ * Linear warmup from 0 to `lr` over `warmup` steps, then cosine decay to `minLr` at `total` steps,
+ * and `minLr` after (nanoGPT's schedule).
+ */
+export function warmupCosine({ lr, minLr = lr / 10, warmup, total }: { lr: number; minLr?: number; warmup: number; total: number }): Schedule {
+  if (!(warmup >= 0 && total >= warmup)) throw new ValueError('warmupCosine', `warmup ${warmup} and total ${total} steps are inconsistent`, 'use 0 ≤ warmup ≤ total');
+  return (step) => {
+    if (step < warmup) return (lr * (step + 1)) / (warmup + 1);
+    if (step >= total) return minLr;
+    const progress = (step - warmup) / Math.max(1, total - warmup);
+    return minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (lr - minLr);
+  };
+}
