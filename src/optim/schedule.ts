@@ -12,7 +12,7 @@ export function constant(lr: number): Schedule {
  * and `minLr` after (nanoGPT's schedule).
  */
 export function warmupCosine({ lr, minLr = lr / 10, warmup, total }: { lr: number; minLr?: number; warmup: number; total: number }): Schedule {
-  if (!(warmup >= 0 && total >= warmup)) throw new ValueError('warmupCosine', `warmup ${warmup} and total ${total} steps are inconsistent`, 'use 0 ≤ warmup ≤ total');
+  if (!(warmup >= 0 && total >= 0)) throw new ValueError('warmupCosine', `warmup ${warmup} and total ${total} steps must be ≥ 0`, 'use whole numbers of steps');
   return (step) => {
     if (step < warmup) return (lr * (step + 1)) / (warmup + 1);
     if (step >= total) return minLr;

@@ -8,6 +8,7 @@
  */
 import { AutogradError } from '../../errors.js';
 import { matmul } from '../../ops/matmul.js';
+import { sum } from '../../ops/reduce.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { registerGradient } from '../registry.js';
 
@@ -38,6 +39,19 @@ registerGradient('matmul', {
       if (aVec) da = da.reshape([...batch, aShape[0]!]);
     }
     let db: Tensor | null = null;
+    // A batched input times one weight matrix (every Linear layer): fold the batch into the rows, so
+    // dB is one matmul over all B·M rows instead of B products summed afterwards, and the bias
+    // gradient is one column sum.
+    const foldBatch = !aVec && !bVec && bShape.length === 2 && aShape.length > 2 && !transA;
+    if (foldBatch) {
+      const k = aShape[aShape.length - 1]!;
+      const rows = aShape.slice(0, -1).reduce((x, y) => x * y, 1);
+      const a2 = a.reshape([rows, k]);
+      const g2 = g.reshape([rows, n]);
+      if (needsGrad[1]) db = transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
+      const dbias = attrs.bias && needsGrad[2] ? sum(g2, 0) : null;
+      return attrs.bias ? [da, db, dbias] : [da, db];
+    }
     if (needsGrad[1]) {
       // !transB: dB = op(A)ᵀ·dC.  transB (B stored (N, K)): dBᵀ = dCᵀ·op(A).
       db = transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
