@@ -7,6 +7,7 @@ import * as E from './elementwise.js';
 import * as L from './layout.js';
 import * as R from './reduce.js';
 import * as S from './softmax.js';
+import { attentionVjp } from './attention.js';
 import { layerNormVjp } from './layernorm.js';
 import { crossEntropyVjp } from './cross-entropy.js';
 import { atBroadcast, broadcast, ndarray, unravel, type NDArray } from './ndarray.js';
@@ -158,4 +159,5 @@ export const referenceVjp: Record<string, Vjp> = {
   layerNorm: layerNormVjp,
   crossEntropy: crossEntropyVjp,
   matmul: matmulVjp,
+  attention: attentionVjp,
 };
