@@ -47,7 +47,8 @@ export function unary(op: keyof typeof unaryFns, x: NDArray): NDArray {
   return ndarray(x.shape, Array.from(x.data, unaryFns[op]));
 }
 
-function broadcastMap(inputs: NDArray[], fn: (...v: number[]) => number): NDArray {
+/** Elementwise map over NumPy-broadcast inputs. */
+export function broadcastMap(inputs: readonly NDArray[], fn: (...v: number[]) => number): NDArray {
   const shape = broadcast(...inputs.map((t) => t.shape));
   const out = ndarray(shape);
   for (let i = 0; i < out.data.length; i++) {

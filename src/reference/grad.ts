@@ -10,7 +10,7 @@ import * as S from './softmax.js';
 import { attentionVjp } from './attention.js';
 import { layerNormVjp } from './layernorm.js';
 import { crossEntropyVjp } from './cross-entropy.js';
-import { atBroadcast, broadcast, ndarray, unravel, type NDArray } from './ndarray.js';
+import { ndarray, unravel, type NDArray } from './ndarray.js';
 import { matmulVjp } from './matmul.js';
 
 /** Sum a gradient of a broadcast result back to the shape of the input that was broadcast. */
@@ -26,16 +26,7 @@ export function sumToShape(g: NDArray, shape: readonly number[]): NDArray {
   return out;
 }
 
-/** Elementwise map over broadcast inputs. */
-function zip(inputs: readonly NDArray[], fn: (...v: number[]) => number): NDArray {
-  const shape = broadcast(...inputs.map((t) => t.shape));
-  const out = ndarray(shape);
-  for (let i = 0; i < out.data.length; i++) {
-    const idx = unravel(i, shape);
-    out.data[i] = fn(...inputs.map((t) => atBroadcast(t, idx)));
-  }
-  return out;
-}
+const zip = E.broadcastMap;
 
 type Vjp = (inputs: readonly NDArray[], dy: NDArray, attrs: Readonly<Record<string, unknown>>) => NDArray[];
 
