@@ -3,11 +3,13 @@
  * ones whose names contain the argument. Each suite prints its table and writes bench/results/<suite>.json.
  * The exit code is 1 when a suite fails or one of wgrad's results disagrees with the oracle.
  */
+import { runAttentionSuite } from './attention.js';
 import { runDispatchSuite } from './dispatch.js';
 import { runMatmulSuite } from './matmul.js';
 import { runNormSuite } from './norm.js';
 
 const SUITES: Record<string, () => Promise<boolean>> = {
+  attention: runAttentionSuite,
   dispatch: runDispatchSuite,
   matmul: runMatmulSuite,
   norm: runNormSuite,

@@ -19,8 +19,13 @@
 //   in workgroup memory behind barriers was slower. So each invocation owns R rows (register
 //   blocking): every K/V (Q/dO) vec4 it loads serves R rows; no workgroup memory, no barriers. Blocks
 //   of BK keys keep the accumulator's read-modify-write (spilled registers) to once per block; the
-//   backward reloads a block's K (Q, dO) rows for its second product rather than caching them in a
-//   larger private array, which measured slower.
+//   backward keeps a block's K (Q and dO) rows in registers for its second product.
+// Unrolling: the per-row state (q or k/v rows, accumulators) must live in registers, so every loop
+//   indexing a private array is written `for (i < MAX) { if (i < N) { … } }` with MAX the array's
+//   length and N an override: Mesa unrolls a loop whose trip count equals the length of an array it
+//   indexes, and the guard folds away per pipeline. (A plain `i < N` loop with N < MAX stays a loop
+//   when its body is large, and then every array access becomes a slow dynamic one.) The price is
+//   compile time, which grows with R·D·BK: the host keeps R·D ≤ 128.
 // Bindings: 0 AttnParams (uniform, every entry); q, k, v read-only at 1, 2, 3;
 //   attention_fwd: out 4, lse 5 (read-write);
 //   attention_bwd_delta: o 1, dout 4 (read-only), delta 2 (read-write);
@@ -36,15 +41,15 @@
 //   (score LOWEST in the forward, p = 0 in the backward).
 
 override WG: u32 = 8u;
+// Rows per invocation (≤ MAX_R), head size (a multiple of 4, ≤ 4·MAX_D4), keys per block (≤ MAX_BK).
 override R: u32 = 4u;
 override D: u32 = 64u;
-// Keys (queries, in attention_bwd_dkv) per block: one softmax rescale, and one block of loads, each.
 override BK: u32 = 4u;
 override D4: u32 = D / 4u;
 
 const MAX_R: u32 = 4u;
 const MAX_D4: u32 = 32u;
-const MAX_BK: u32 = 8u;
+const MAX_BK: u32 = 4u;
 // The score of a masked (query, key) pair: finite, as in the float64 oracle and composedAttention.
 const MASK: f32 = -1.0e30;
 // The lowest finite f32, -3.4028235e38, in hex: Tint rejects that decimal literal as out of range.
@@ -100,62 +105,62 @@ fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   var acc = array<array<vec4<f32>, MAX_D4>, MAX_R>();
   var m = array<f32, MAX_R>(LOWEST, LOWEST, LOWEST, LOWEST);
   var l = array<f32, MAX_R>();
-  for (var r = 0u; r < R; r++) {
+  for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let at = (bh * tq + min(row0 + lid + r * WG, tq - 1u)) * D4;
-    for (var c = 0u; c < D4; c++) { qr[r][c] = q[at + c] * ap.scale; }
-  }
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) { qr[r][c] = q[at + c] * ap.scale; } }
+  } }
   for (var j0 = 0u; j0 < kend; j0 += BK) {
     // Scores of this block: s[r][t] = (scale·q_r)·k_{j0+t}.
     var s = array<array<f32, MAX_BK>, MAX_R>();
-    for (var c = 0u; c < D4; c++) {
-      for (var t = 0u; t < BK; t++) {
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let kc = k[kv0 + min(j0 + t, tk - 1u) * D4 + c];
-        for (var r = 0u; r < R; r++) { s[r][t] += dot(qr[r][c], kc); }
-      }
-    }
+        for (var r = 0u; r < MAX_R; r++) { if (r < R) { s[r][t] += dot(qr[r][c], kc); } }
+      } }
+    } }
     // Online softmax: mask, new running max, rescale factor, probabilities (in s), running sum.
     var corr = array<f32, MAX_R>();
-    for (var r = 0u; r < R; r++) {
+    for (var r = 0u; r < MAX_R; r++) { if (r < R) {
       let row = row0 + lid + r * WG;
       var mb = m[r];
-      for (var t = 0u; t < BK; t++) {
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let j = j0 + t;
         var x = s[r][t];
         if (causal && j > row + off) { x = MASK; }
         if (j >= kend) { x = LOWEST; }
         s[r][t] = x;
         mb = max(mb, x);
-      }
+      } }
       corr[r] = exp(m[r] - mb);
       var sum = l[r] * corr[r];
-      for (var t = 0u; t < BK; t++) {
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let p = exp(s[r][t] - mb);
         s[r][t] = p;
         sum += p;
-      }
+      } }
       l[r] = sum;
       m[r] = mb;
-    }
+    } }
     // acc = acc·corr + P·V.
-    for (var c = 0u; c < D4; c++) {
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       var a = array<vec4<f32>, MAX_R>();
-      for (var r = 0u; r < R; r++) { a[r] = acc[r][c] * corr[r]; }
-      for (var t = 0u; t < BK; t++) {
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) { a[r] = acc[r][c] * corr[r]; } }
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let vc = v[kv0 + min(j0 + t, tk - 1u) * D4 + c];
-        for (var r = 0u; r < R; r++) { a[r] += s[r][t] * vc; }
-      }
-      for (var r = 0u; r < R; r++) { acc[r][c] = a[r]; }
-    }
+        for (var r = 0u; r < MAX_R; r++) { if (r < R) { a[r] += s[r][t] * vc; } }
+      } }
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) { acc[r][c] = a[r]; } }
+    } }
   }
-  for (var r = 0u; r < R; r++) {
+  for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let row = row0 + lid + r * WG;
     if (row < tq) {
       let at = (bh * tq + row) * D4;
       let inv = 1.0 / l[r];
-      for (var c = 0u; c < D4; c++) { out[at + c] = acc[r][c] * inv; }
+      for (var c = 0u; c < MAX_D4; c++) { if (c < D4) { out[at + c] = acc[r][c] * inv; } }
       lse[bh * tq + row] = m[r] + log(l[r]);
     }
-  }
+  } }
 }
 
 @compute @workgroup_size(WG)
@@ -189,55 +194,59 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   var acc = array<array<vec4<f32>, MAX_D4>, MAX_R>();
   var li = array<f32, MAX_R>();
   var di = array<f32, MAX_R>();
-  for (var r = 0u; r < R; r++) {
+  for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let i = bh * tq + min(row0 + lid + r * WG, tq - 1u);
-    for (var c = 0u; c < D4; c++) {
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       qr[r][c] = q[i * D4 + c] * ap.scale;
       gr[r][c] = dout[i * D4 + c];
-    }
+    } }
     li[r] = lse_in[i];
     di[r] = delta_in[i];
-  }
+  } }
   for (var j0 = 0u; j0 < kend; j0 += BK) {
+    // The key block stays in registers: it serves the scores and the dQ update.
+    var kb = array<array<vec4<f32>, MAX_D4>, MAX_BK>();
     var s = array<array<f32, MAX_BK>, MAX_R>();
     var dp = array<array<f32, MAX_BK>, MAX_R>();
-    for (var c = 0u; c < D4; c++) {
-      for (var t = 0u; t < BK; t++) {
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let at = kv0 + min(j0 + t, tk - 1u) * D4 + c;
         let kc = k[at];
         let vc = v[at];
-        for (var r = 0u; r < R; r++) {
+        kb[t][c] = kc;
+        for (var r = 0u; r < MAX_R; r++) { if (r < R) {
           s[r][t] += dot(qr[r][c], kc);
           dp[r][t] += dot(gr[r][c], vc);
-        }
-      }
-    }
-    for (var r = 0u; r < R; r++) {
+        } }
+      } }
+    } }
+    // ds = p·(dp − delta), kept in s.
+    for (var r = 0u; r < MAX_R; r++) { if (r < R) {
       let row = row0 + lid + r * WG;
-      for (var t = 0u; t < BK; t++) {
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let j = j0 + t;
         var p = exp(s[r][t] - li[r]);
         if ((causal && j > row + off) || j >= kend) { p = 0.0; }
         s[r][t] = p * (dp[r][t] - di[r]);
-      }
-    }
-    for (var c = 0u; c < D4; c++) {
+      } }
+    } }
+    // acc += dS·K.
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       var a = array<vec4<f32>, MAX_R>();
-      for (var r = 0u; r < R; r++) { a[r] = acc[r][c]; }
-      for (var t = 0u; t < BK; t++) {
-        let kc = k[kv0 + min(j0 + t, tk - 1u) * D4 + c];
-        for (var r = 0u; r < R; r++) { a[r] += s[r][t] * kc; }
-      }
-      for (var r = 0u; r < R; r++) { acc[r][c] = a[r]; }
-    }
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) { a[r] = acc[r][c]; } }
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
+        for (var r = 0u; r < MAX_R; r++) { if (r < R) { a[r] += s[r][t] * kb[t][c]; } }
+      } }
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) { acc[r][c] = a[r]; } }
+    } }
   }
-  for (var r = 0u; r < R; r++) {
+  for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let row = row0 + lid + r * WG;
     if (row < tq) {
       let at = (bh * tq + row) * D4;
-      for (var c = 0u; c < D4; c++) { dq[at + c] = acc[r][c] * ap.scale; }
+      for (var c = 0u; c < MAX_D4; c++) { if (c < D4) { dq[at + c] = acc[r][c] * ap.scale; } }
     }
-  }
+  } }
 }
 
 @compute @workgroup_size(WG)
@@ -260,70 +269,76 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   var vr = array<array<vec4<f32>, MAX_D4>, MAX_R>();
   var gk = array<array<vec4<f32>, MAX_D4>, MAX_R>();
   var gv = array<array<vec4<f32>, MAX_D4>, MAX_R>();
-  for (var r = 0u; r < R; r++) {
+  for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let j = bh * tk + min(col0 + lid + r * WG, tk - 1u);
-    for (var c = 0u; c < D4; c++) {
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       kr[r][c] = k[j * D4 + c] * ap.scale;
       vr[r][c] = v[j * D4 + c];
-    }
-  }
+    } }
+  } }
   for (var i0 = istart; i0 < tq; i0 += BK) {
+    // The query block (q and dout rows) stays in registers: it serves the scores and both updates.
+    var qb = array<array<vec4<f32>, MAX_D4>, MAX_BK>();
+    var gb = array<array<vec4<f32>, MAX_D4>, MAX_BK>();
     var s = array<array<f32, MAX_BK>, MAX_R>();
     var dp = array<array<f32, MAX_BK>, MAX_R>();
-    for (var c = 0u; c < D4; c++) {
-      for (var t = 0u; t < BK; t++) {
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
         let at = (q0 + min(i0 + t, tq - 1u)) * D4 + c;
         let qc = q[at];
         let gc = dout[at];
-        for (var r = 0u; r < R; r++) {
+        qb[t][c] = qc;
+        gb[t][c] = gc;
+        for (var r = 0u; r < MAX_R; r++) { if (r < R) {
           s[r][t] += dot(kr[r][c], qc);
           dp[r][t] += dot(vr[r][c], gc);
-        }
-      }
-    }
-    for (var t = 0u; t < BK; t++) {
+        } }
+      } }
+    } }
+    // p into s, ds = p·(dp − delta) into dp.
+    for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
       let i = i0 + t;
       let ic = q0 + min(i, tq - 1u);
       let lt = lse_in[ic];
       let dt = delta_in[ic];
-      for (var r = 0u; r < R; r++) {
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) {
         let col = col0 + lid + r * WG;
         var p = exp(s[r][t] - lt);
         if ((causal && col > i + off) || i >= tq) { p = 0.0; }
         s[r][t] = p;
         dp[r][t] = p * (dp[r][t] - dt);
-      }
-    }
-    for (var c = 0u; c < D4; c++) {
+      } }
+    } }
+    // dV += Pᵀ·dO (a), dK += dSᵀ·Q (b).
+    for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       var a = array<vec4<f32>, MAX_R>();
       var b = array<vec4<f32>, MAX_R>();
-      for (var r = 0u; r < R; r++) {
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) {
         a[r] = gv[r][c];
         b[r] = gk[r][c];
-      }
-      for (var t = 0u; t < BK; t++) {
-        let at = (q0 + min(i0 + t, tq - 1u)) * D4 + c;
-        let qc = q[at];
-        let gc = dout[at];
-        for (var r = 0u; r < R; r++) {
+      } }
+      for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
+        let qc = qb[t][c];
+        let gc = gb[t][c];
+        for (var r = 0u; r < MAX_R; r++) { if (r < R) {
           a[r] += s[r][t] * gc;
           b[r] += dp[r][t] * qc;
-        }
-      }
-      for (var r = 0u; r < R; r++) {
+        } }
+      } }
+      for (var r = 0u; r < MAX_R; r++) { if (r < R) {
         gv[r][c] = a[r];
         gk[r][c] = b[r];
-      }
-    }
+      } }
+    } }
   }
-  for (var r = 0u; r < R; r++) {
+  for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let col = col0 + lid + r * WG;
     if (col < tk) {
       let at = (bh * tk + col) * D4;
-      for (var c = 0u; c < D4; c++) {
+      for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
         dk[at + c] = gk[r][c] * ap.scale;
         dv[at + c] = gv[r][c];
-      }
+      } }
     }
-  }
+  } }
 }

@@ -202,6 +202,32 @@ test('memory grows linearly in T: no buffer of T·T floats is ever requested (th
   }
 });
 
+test('repeated forward + backward steps leave tensor count and pool bytes flat (lse and delta are freed)', async () => {
+  const device = await testDevice();
+  const rng = new Rng(9);
+  const x = inputs(rng, { shape: [2, 2, 20, 16], causal: true });
+  for (const t of [x.q.gpu, x.k.gpu, x.v.gpu]) t.requiresGrad = true;
+  const step = () => {
+    const out = attention(x.q.gpu, x.k.gpu, x.v.gpu);
+    backward(out, x.dy.gpu);
+    out.dispose();
+    for (const t of [x.q.gpu, x.k.gpu, x.v.gpu]) {
+      t.grad!.dispose();
+      t.grad = null;
+    }
+  };
+  step();
+  await device.sync();
+  const before = device.memory();
+  for (let i = 0; i < 10; i++) step();
+  await device.sync();
+  const after = device.memory();
+  assert.is(after.tensors, before.tensors, 'tensor count');
+  assert.is(after.bytesInUse, before.bytesInUse, 'bytes in use');
+  assert.is(after.bytesAllocated, before.bytesAllocated, 'bytes allocated by the pool');
+  free(x.q.gpu, x.k.gpu, x.v.gpu, x.dy.gpu);
+});
+
 // ---- out of bounds ---------------------------------------------------------------------------------
 
 /** Puts buffers full of `value` on the pool's free lists for these element counts' buckets. */

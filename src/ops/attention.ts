@@ -33,22 +33,31 @@ export interface AttentionOptions {
   scale?: number;
 }
 
-/** The largest head size D the fused kernel holds in registers (MAX_D in kernels/attention.wgsl). */
+/** The largest head size D the fused kernel holds in registers (4·MAX_D4 in kernels/attention.wgsl). */
 export const MAX_HEAD_SIZE = 128;
 /** Storage buffers bound by the largest attention kernel (attention_bwd_dkv). */
 const STORAGE_BUFFERS = 8;
 /** Invocations per workgroup (one SIMD group on lavapipe's 8-wide AVX2 code). */
 const WORKGROUP = 8;
-/** Keys (or queries) per block: one online-softmax rescale per block in the forward. */
-const BLOCK = 4;
 /** Invocations per workgroup of attention_bwd_delta (one row each). */
 const DELTA_WORKGROUP = 64;
 
 /**
- * Rows (query or key) each invocation owns: every vec4 it loads from K/V (or Q/dO) serves this many.
- * Fewer for large heads, to bound the unrolled code (and its compile time) and the spilled registers.
+ * Rows (query or key) each invocation owns: every vec4 it loads from K/V (Q/dO) serves this many. The
+ * kernels are fully unrolled over rows × head size × block, so compile time (tens of seconds per kernel
+ * on lavapipe the first time; Mesa's shader cache serves it afterwards) grows with R·D: keep R·D ≤ 128.
  */
 function rowsPerInvocation(d: number): number {
+  return Math.max(1, Math.min(4, Math.floor(128 / d)));
+}
+
+/**
+ * Keys (queries, in the dK/dV kernel) per block: one online-softmax rescale per block in the forward,
+ * and a block of K (Q, dO) rows kept in registers in the backward. Heads beyond 64 take blocks of 2:
+ * at D = 128, blocks of 4 took about 5 minutes to compile the first time, blocks of 2 about 2, single
+ * keys 1 (but they ran 1.6× slower).
+ */
+function keysPerBlock(d: number): number {
   return d <= 64 ? 4 : 2;
 }
 
@@ -114,13 +123,14 @@ function checkFusedLimits(op: string, p: AttentionPlan, q: Tensor, k: Tensor, v:
   }
 }
 
-function params(p: AttentionPlan) {
+/** Uniforms, overrides and workgroup count of one of the row-blocked kernels. */
+function params(p: AttentionPlan, kernel: 'fwd' | 'dq' | 'dkv') {
   const rows = rowsPerInvocation(p.d);
+  const span = WORKGROUP * rows;
   return {
     uniforms: { n_bh: p.nBh, tq: p.tq, tk: p.tk, scale: p.scale, causal: p.causal ? 1 : 0 },
-    overrides: { WG: WORKGROUP, R: rows, D: p.d, BK: BLOCK },
-    /** Rows per workgroup. */
-    span: WORKGROUP * rows,
+    overrides: { WG: WORKGROUP, R: rows, D: p.d, BK: keysPerBlock(p.d) },
+    workgroups: p.nBh * Math.ceil((kernel === 'dkv' ? p.tk : p.tq) / span),
   };
 }
 
@@ -146,13 +156,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const out = Tensor.empty(q.device, q.shape, 'float32', op); // (…, Tq, D)
   const lse = Tensor.empty(q.device, q.shape.slice(0, -1), 'float32', op); // (…, Tq)
   if (!empty(p)) {
-    const { uniforms, overrides, span } = params(p);
-    launch(op, 'attention_fwd', {
-      bindings: { q, k, v, out, lse },
-      uniforms,
-      overrides,
-      workgroups: p.nBh * Math.ceil(p.tq / span),
-    });
+    launch(op, 'attention_fwd', { bindings: { q, k, v, out, lse }, ...params(p, 'fwd') });
   }
   // The gradient rule saves a view of lse (see src/autograd/grads/attention.ts); this one goes.
   record(op, [q, k, v], out, { causal: p.causal, scale: p.scale, lse });
@@ -180,26 +184,12 @@ export function attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, 
   const dq = needs.dq ? Tensor.empty(q.device, q.shape, 'float32', op) : null;
   const dk = needs.dkv ? Tensor.empty(q.device, k.shape, 'float32', op) : null;
   const dv = needs.dkv ? Tensor.empty(q.device, v.shape, 'float32', op) : null;
-  const { uniforms, overrides, span } = params(p);
   const delta = Tensor.empty(q.device, q.shape.slice(0, -1), 'float32', op); // (…, Tq)
   const rows = p.nBh * p.tq;
+  const { uniforms } = params(p, 'dq');
   launch(op, 'attention_bwd_delta', { bindings: { o: out, dout, delta }, uniforms, overrides: { WG: DELTA_WORKGROUP, D: p.d }, workgroups: Math.ceil(rows / DELTA_WORKGROUP) });
-  if (dq) {
-    launch(op, 'attention_bwd_dq', {
-      bindings: { q, k, v, dout, lse_in: lse, delta_in: delta, dq },
-      uniforms,
-      overrides,
-      workgroups: p.nBh * Math.ceil(p.tq / span),
-    });
-  }
-  if (dk && dv) {
-    launch(op, 'attention_bwd_dkv', {
-      bindings: { q, k, v, dout, lse_in: lse, delta_in: delta, dk, dv },
-      uniforms,
-      overrides,
-      workgroups: p.nBh * Math.ceil(p.tk / span),
-    });
-  }
+  if (dq) launch(op, 'attention_bwd_dq', { bindings: { q, k, v, dout, lse_in: lse, delta_in: delta, dq }, ...params(p, 'dq') });
+  if (dk && dv) launch(op, 'attention_bwd_dkv', { bindings: { q, k, v, dout, lse_in: lse, delta_in: delta, dk, dv }, ...params(p, 'dkv') });
   delta.dispose();
   return [dq, dk, dv];
 }

@@ -6,5 +6,6 @@ export * as softmax from './softmax.js';
 export * as layernorm from './layernorm.js';
 export * as crossEntropy from './cross-entropy.js';
 export * as matmul from './matmul.js';
+export * as attention from './attention.js';
 export { referenceVjp, sumToShape } from './grad.js';
 export { ndarray, type NDArray } from './ndarray.js';
