@@ -1,8 +1,13 @@
 // attention.wgsl — fused scaled dot-product attention (flash-attention style), forward and backward.
 //
-// Shapes: q (BH, Tq, D), k and v (BH, Tk, D), out (BH, Tq, D), lse (BH, Tq), row-major and contiguous,
-//   read as vec4s: D is a multiple of 4 (the host pads other head sizes) and at most 4·MAX_D4 = 128.
-//   BH = n_bh is the product of the leading (batch, head) dimensions. D is an override, so the loops
+// Shapes: q (BH, Tq, D), k and v (BH, Tk, D), out (BH, Tq, D), lse (BH, Tq), read as vec4s: D is a
+//   multiple of 4 (the host pads other head sizes) and at most 4·MAX_D4 = 128. BH = n_bh is the number
+//   of (batch, head) pairs, bh = b·heads + h. Rows need not be contiguous: the uniforms give, in vec4s,
+//   where head (b, h)'s rows start and how far apart they are, in three layouts: Q (q, dq), KV (k, v,
+//   dk, dv; k and v at their own bases) and O (out, o, dout). So the kernels read the heads straight out
+//   of GPT-2's fused c_attn output (B, T, 3C) and write the output with its heads merged (B, T, C),
+//   where a separate split-heads/merge-heads copy would cost more than the attention itself. lse and
+//   delta are contiguous (BH, Tq). D is an override, so the loops
 //   over it have constant trip counts and unroll, and the per-row arrays below are indexed by
 //   constants only: they live in registers (or spill to the stack, which is cheap next to a
 //   storage-buffer load).
@@ -26,11 +31,11 @@
 //   indexes, and the guard folds away per pipeline. (A plain `i < N` loop with N < MAX stays a loop
 //   when its body is large, and then every array access becomes a slow dynamic one.) The price is
 //   compile time, which grows with R·D·BK: the host keeps R·D ≤ 128.
-// Bindings: 0 AttnParams (uniform, every entry); q, k, v read-only at 1, 2, 3;
+// Bindings: 0 AttnParams (uniform, every entry); q, k, v read-only at 1, 2, 3 (may be one buffer);
 //   attention_fwd: out 4, lse 5 (read-write);
 //   attention_bwd_delta: o 1, dout 4 (read-only), delta 2 (read-write);
 //   attention_bwd_dq: dout 4, lse_in 5, delta_in 6 (read-only), dq 7 (read-write);
-//   attention_bwd_dkv: dout 4, lse_in 5, delta_in 6 (read-only), dk 7, dv 8 (read-write).
+//   attention_bwd_dkv: dout 4, lse_in 5, delta_in 6 (read-only), dk 7, dv 8 (read-write; see PACKED_DKV).
 // Workgroup: WG invocations (override); invocation lid owns rows row0 + lid + r·WG, r < R, of one (b, h):
 //   a workgroup covers WG·R rows, over a 1-D grid of n_bh · ceil(rows / (WG·R)) workgroups the host folds
 //   into 2-D/3-D beyond 65,535. attention_bwd_delta: one query row per invocation. With causal masking a
@@ -46,6 +51,9 @@ override R: u32 = 4u;
 override D: u32 = 64u;
 override BK: u32 = 4u;
 override D4: u32 = D / 4u;
+// true: dK and dV share one buffer (the packed dQKV), so dV is written through the dk binding at v_base
+// (WebGPU forbids binding one buffer to two writable bindings); dv is then an unused placeholder.
+override PACKED_DKV: bool = false;
 
 const MAX_R: u32 = 4u;
 const MAX_D4: u32 = 32u;
@@ -62,6 +70,12 @@ struct AttnParams {
   scale: f32,
   // 1: causal mask, 0: none.
   causal: u32,
+  // Heads per batch entry: b = bh / heads, h = bh % heads.
+  heads: u32,
+  // Layouts, in vec4s: base + b·sb + h·sh + row·st is where a row starts.
+  q_base: u32, q_sb: u32, q_sh: u32, q_st: u32,
+  k_base: u32, v_base: u32, kv_sb: u32, kv_sh: u32, kv_st: u32,
+  o_sb: u32, o_sh: u32, o_st: u32,
 }
 
 @group(0) @binding(0) var<uniform> ap: AttnParams;
@@ -80,6 +94,11 @@ struct AttnParams {
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
 
+// Where row 0 of head bh starts in each layout (rows then follow `st` vec4s apart).
+fn q_head(bh: u32) -> u32 { return ap.q_base + (bh / ap.heads) * ap.q_sb + (bh % ap.heads) * ap.q_sh; }
+fn kv_head(bh: u32) -> u32 { return (bh / ap.heads) * ap.kv_sb + (bh % ap.heads) * ap.kv_sh; }
+fn o_head(bh: u32) -> u32 { return (bh / ap.heads) * ap.o_sb + (bh % ap.heads) * ap.o_sh; }
+
 // Note: every private array below is initialised explicitly. A `var a: array<…>;` declared inside a
 // loop was observed (Dawn + lavapipe) to keep its previous iteration's values instead of being zeroed.
 
@@ -94,7 +113,9 @@ fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let bh = g / blocks;
   if (bh >= ap.n_bh) { return; }
   let row0 = (g % blocks) * span;
-  let kv0 = bh * tk * D4;
+  let q0 = q_head(bh);
+  let k0 = kv_head(bh) + ap.k_base;
+  let v0 = kv_head(bh) + ap.v_base;
   let off = tk - tq;
   let causal = ap.causal != 0u;
   // Keys this workgroup looks at: all of them, or those its last row sees.
@@ -106,7 +127,7 @@ fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   var m = array<f32, MAX_R>(LOWEST, LOWEST, LOWEST, LOWEST);
   var l = array<f32, MAX_R>();
   for (var r = 0u; r < MAX_R; r++) { if (r < R) {
-    let at = (bh * tq + min(row0 + lid + r * WG, tq - 1u)) * D4;
+    let at = q0 + min(row0 + lid + r * WG, tq - 1u) * ap.q_st;
     for (var c = 0u; c < MAX_D4; c++) { if (c < D4) { qr[r][c] = q[at + c] * ap.scale; } }
   } }
   for (var j0 = 0u; j0 < kend; j0 += BK) {
@@ -114,7 +135,7 @@ fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     var s = array<array<f32, MAX_BK>, MAX_R>();
     for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
-        let kc = k[kv0 + min(j0 + t, tk - 1u) * D4 + c];
+        let kc = k[k0 + min(j0 + t, tk - 1u) * ap.kv_st + c];
         for (var r = 0u; r < MAX_R; r++) { if (r < R) { s[r][t] += dot(qr[r][c], kc); } }
       } }
     } }
@@ -146,7 +167,7 @@ fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       var a = array<vec4<f32>, MAX_R>();
       for (var r = 0u; r < MAX_R; r++) { if (r < R) { a[r] = acc[r][c] * corr[r]; } }
       for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
-        let vc = v[kv0 + min(j0 + t, tk - 1u) * D4 + c];
+        let vc = v[v0 + min(j0 + t, tk - 1u) * ap.kv_st + c];
         for (var r = 0u; r < MAX_R; r++) { if (r < R) { a[r] += s[r][t] * vc; } }
       } }
       for (var r = 0u; r < MAX_R; r++) { if (r < R) { acc[r][c] = a[r]; } }
@@ -155,7 +176,7 @@ fn attention_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let row = row0 + lid + r * WG;
     if (row < tq) {
-      let at = (bh * tq + row) * D4;
+      let at = o_head(bh) + row * ap.o_st;
       let inv = 1.0 / l[r];
       for (var c = 0u; c < MAX_D4; c++) { if (c < D4) { out[at + c] = acc[r][c] * inv; } }
       lse[bh * tq + row] = m[r] + log(l[r]);
@@ -168,8 +189,9 @@ fn attention_bwd_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
                        @builtin(local_invocation_index) lid: u32) {
   let i = workgroup_linear(wid, nwg) * WG + lid;
   if (i >= ap.n_bh * ap.tq) { return; }
+  let at = o_head(i / ap.tq) + (i % ap.tq) * ap.o_st;
   var acc = vec4(0.0);
-  for (var c = 0u; c < D4; c++) { acc += dout[i * D4 + c] * o[i * D4 + c]; }
+  for (var c = 0u; c < D4; c++) { acc += dout[at + c] * o[at + c]; }
   delta[i] = acc.x + acc.y + acc.z + acc.w;
 }
 
@@ -184,7 +206,10 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let bh = g / blocks;
   if (bh >= ap.n_bh) { return; }
   let row0 = (g % blocks) * span;
-  let kv0 = bh * tk * D4;
+  let q0 = q_head(bh);
+  let o0 = o_head(bh);
+  let k0 = kv_head(bh) + ap.k_base;
+  let v0 = kv_head(bh) + ap.v_base;
   let off = tk - tq;
   let causal = ap.causal != 0u;
   var kend = tk;
@@ -195,10 +220,11 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   var li = array<f32, MAX_R>();
   var di = array<f32, MAX_R>();
   for (var r = 0u; r < MAX_R; r++) { if (r < R) {
-    let i = bh * tq + min(row0 + lid + r * WG, tq - 1u);
+    let row = min(row0 + lid + r * WG, tq - 1u);
+    let i = bh * tq + row;
     for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
-      qr[r][c] = q[i * D4 + c] * ap.scale;
-      gr[r][c] = dout[i * D4 + c];
+      qr[r][c] = q[q0 + row * ap.q_st + c] * ap.scale;
+      gr[r][c] = dout[o0 + row * ap.o_st + c];
     } }
     li[r] = lse_in[i];
     di[r] = delta_in[i];
@@ -210,9 +236,9 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     var dp = array<array<f32, MAX_BK>, MAX_R>();
     for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
-        let at = kv0 + min(j0 + t, tk - 1u) * D4 + c;
-        let kc = k[at];
-        let vc = v[at];
+        let at = min(j0 + t, tk - 1u) * ap.kv_st + c;
+        let kc = k[k0 + at];
+        let vc = v[v0 + at];
         kb[t][c] = kc;
         for (var r = 0u; r < MAX_R; r++) { if (r < R) {
           s[r][t] += dot(qr[r][c], kc);
@@ -243,7 +269,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let row = row0 + lid + r * WG;
     if (row < tq) {
-      let at = (bh * tq + row) * D4;
+      let at = q0 + row * ap.q_st;
       for (var c = 0u; c < MAX_D4; c++) { if (c < D4) { dq[at + c] = acc[r][c] * ap.scale; } }
     }
   } }
@@ -260,7 +286,11 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let bh = g / blocks;
   if (bh >= ap.n_bh) { return; }
   let col0 = (g % blocks) * span;
-  let q0 = bh * tq;
+  let q0 = q_head(bh);
+  let o0 = o_head(bh);
+  let k0 = kv_head(bh) + ap.k_base;
+  let v0 = kv_head(bh) + ap.v_base;
+  let lse0 = bh * tq;
   let off = tk - tq;
   let causal = ap.causal != 0u;
   var istart = 0u;
@@ -270,10 +300,10 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   var gk = array<array<vec4<f32>, MAX_D4>, MAX_R>();
   var gv = array<array<vec4<f32>, MAX_D4>, MAX_R>();
   for (var r = 0u; r < MAX_R; r++) { if (r < R) {
-    let j = bh * tk + min(col0 + lid + r * WG, tk - 1u);
+    let j = min(col0 + lid + r * WG, tk - 1u) * ap.kv_st;
     for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
-      kr[r][c] = k[j * D4 + c] * ap.scale;
-      vr[r][c] = v[j * D4 + c];
+      kr[r][c] = k[k0 + j + c] * ap.scale;
+      vr[r][c] = v[v0 + j + c];
     } }
   } }
   for (var i0 = istart; i0 < tq; i0 += BK) {
@@ -284,9 +314,9 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     var dp = array<array<f32, MAX_BK>, MAX_R>();
     for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
       for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
-        let at = (q0 + min(i0 + t, tq - 1u)) * D4 + c;
-        let qc = q[at];
-        let gc = dout[at];
+        let i = min(i0 + t, tq - 1u);
+        let qc = q[q0 + i * ap.q_st + c];
+        let gc = dout[o0 + i * ap.o_st + c];
         qb[t][c] = qc;
         gb[t][c] = gc;
         for (var r = 0u; r < MAX_R; r++) { if (r < R) {
@@ -298,7 +328,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     // p into s, ds = p·(dp − delta) into dp.
     for (var t = 0u; t < MAX_BK; t++) { if (t < BK) {
       let i = i0 + t;
-      let ic = q0 + min(i, tq - 1u);
+      let ic = lse0 + min(i, tq - 1u);
       let lt = lse_in[ic];
       let dt = delta_in[ic];
       for (var r = 0u; r < MAX_R; r++) { if (r < R) {
@@ -334,10 +364,10 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   for (var r = 0u; r < MAX_R; r++) { if (r < R) {
     let col = col0 + lid + r * WG;
     if (col < tk) {
-      let at = (bh * tk + col) * D4;
+      let at = col * ap.kv_st;
       for (var c = 0u; c < MAX_D4; c++) { if (c < D4) {
-        dk[at + c] = gk[r][c] * ap.scale;
-        dv[at + c] = gv[r][c];
+        dk[k0 + at + c] = gk[r][c] * ap.scale;
+        if (PACKED_DKV) { dk[v0 + at + c] = gv[r][c]; } else { dv[v0 + at + c] = gv[r][c]; }
       } }
     }
   } }

@@ -7,7 +7,7 @@ import { gradcheck } from '../src/autograd/gradcheck.js';
 import { Rng } from '../src/tensor/random.js';
 import { full, tensor } from '../src/tensor/create.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { attention, composedAttention, MAX_HEAD_SIZE, type AttentionOptions } from '../src/ops/attention.js';
+import { attention, composedAttention, multiHeadAttention, MAX_HEAD_SIZE, type AttentionOptions } from '../src/ops/attention.js';
 import * as ref from '../src/reference/attention.js';
 import type { NDArray } from '../src/reference/ndarray.js';
 import { bucketSize } from '../src/gpu/pool.js';
@@ -130,6 +130,69 @@ test('gradcheck: the oracle\'s gradient against finite differences, the GPU\'s a
       inputs: [rand(c.q), rand(c.kv), rand(c.kv)],
     });
   }
+});
+
+test('multiHeadAttention on a fused (B, T, 3C) projection: output and d qkv against the split-heads oracle', async () => {
+  const rng = new Rng(11);
+  // T 1, 7, 70 (beyond two workgroup spans); head sizes 32, 16 and 6 (not a multiple of 4: split path).
+  const cases = [
+    { lead: [2], t: 7, nHead: 4, d: 32 },
+    { lead: [3], t: 70, nHead: 2, d: 16 },
+    { lead: [1], t: 1, nHead: 3, d: 16 },
+    { lead: [2, 2], t: 9, nHead: 2, d: 8 },
+    { lead: [2], t: 11, nHead: 3, d: 6 },
+  ];
+  for (const c of cases) {
+    const cc = c.nHead * c.d;
+    const qkv = randomPair(rng, [...c.lead, c.t, 3 * cc]);
+    const dy = randomPair(rng, [...c.lead, c.t, cc]);
+    qkv.gpu.requiresGrad = true;
+    const out = multiHeadAttention(qkv.gpu, c.nHead);
+    const attrs = { nHead: c.nHead, causal: true };
+    const want = ref.multiHeadAttention(qkv.ref, attrs);
+    const name = `[${c.lead}] T ${c.t} ${c.nHead}×${c.d}`;
+    await assertClose(out, want, { ...outTol(want), label: name });
+    backward(out, dy.gpu);
+    const [grad] = ref.multiHeadAttentionVjp([qkv.ref], dy.ref, attrs);
+    await assertClose(qkv.gpu.grad!, grad!, { ...gradTol(grad!, c.t), label: `${name} dqkv` });
+    free(out, qkv.gpu, dy.gpu);
+  }
+  await gradcheck({
+    name: 'multiHeadAttention (2, 5, 3·2·8)',
+    forward: (x) => multiHeadAttention(x!, 2),
+    reference: (x) => ref.multiHeadAttention(x!, { nHead: 2 }),
+    referenceBackward: (xs, g) => ref.multiHeadAttentionVjp(xs, g, { nHead: 2 }),
+    inputs: [{ shape: [2, 5, 48], data: Float64Array.from({ length: 480 }, () => rng.normal()) }],
+  });
+});
+
+test('multiHeadAttention: NaN beyond qkv is never read, nothing written beyond out or dqkv; bad shapes are typed errors', async () => {
+  const rng = new Rng(12);
+  const qkvRef = randomPair(rng, [2, 9, 96]);
+  const dyRef = randomPair(rng, [2, 9, 32]);
+  const padded = (r: { ref: NDArray }) => {
+    const data = new Float32Array(r.ref.data.length + 53).fill(NaN);
+    data.set(Float32Array.from(r.ref.data));
+    return tensor(data).view([...r.ref.shape]);
+  };
+  const [qkv, dy] = [padded(qkvRef), padded(dyRef)];
+  qkv.requiresGrad = true;
+  seedPool([2 * 9 * 32, 2 * 4 * 9], 1e30);
+  const out = multiHeadAttention(qkv, 4);
+  const want = ref.multiHeadAttention(qkvRef.ref, { nHead: 4 });
+  await assertClose(out, want, outTol(want));
+  await assertTailIntact(out, 1e30, 'out');
+  seedPool([2 * 9 * 96, 2 * 4 * 9], 1e30);
+  backward(out, dy);
+  const [grad] = ref.multiHeadAttentionVjp([qkvRef.ref], dyRef.ref, { nHead: 4 });
+  await assertClose(qkv.grad!, grad!, gradTol(grad!, 9));
+  await assertTailIntact(qkv.grad!, 1e30, 'dqkv');
+  free(out, qkv, dy, qkvRef.gpu, dyRef.gpu);
+
+  const x = tensor(new Float32Array(2 * 3 * 30), [2, 3, 30]);
+  assertThrows(() => multiHeadAttention(x, 4), ShapeError, 'does not split into 4 heads');
+  assertThrows(() => multiHeadAttention(tensor(new Float32Array(10), [2, 5]), 1), ShapeError, '3·C');
+  x.dispose();
 });
 
 test('fused gradients match the composed attention\'s (matmul, where, softmax) on the GPU', async () => {

@@ -13,6 +13,7 @@ import { ndarray, type NDArray } from './ndarray.js';
 /** The score given to masked (query, key) pairs: finite, so a fully masked row cannot make NaN. */
 export const ATTENTION_MASK = -1e30;
 
+/** Options of the attention oracle: causal masking and the score scale. */
 export interface AttentionAttrs {
   causal?: boolean;
   /** Default 1/√D. */
@@ -125,4 +126,70 @@ export function attentionVjp([q, k, v]: readonly NDArray[], dy: NDArray, attrs: 
     }
   }
   return [dq, dk, dv];
+}
+
+/**
+ * (…, T, 3C) → q, k, v as (B, H, T, D) arrays, B the product of the leading dimensions: GPT-2's
+ * split-heads, done by index arithmetic.
+ */
+function splitHeads(qkv: NDArray, nHead: number): NDArray[] {
+  const r = qkv.shape.length;
+  const t = qkv.shape[r - 2]!;
+  const c = qkv.shape[r - 1]! / 3;
+  const d = c / nHead;
+  const b = qkv.data.length / (t * 3 * c);
+  return [0, 1, 2].map((part) => {
+    const out = ndarray([b, nHead, t, d]);
+    for (let bi = 0; bi < b; bi++) for (let h = 0; h < nHead; h++) for (let i = 0; i < t; i++) for (let x = 0; x < d; x++) {
+      out.data[((bi * nHead + h) * t + i) * d + x] = qkv.data[(bi * t + i) * 3 * c + part * c + h * d + x]!;
+    }
+    return out;
+  });
+}
+
+/** (B, H, T, D) → (…lead, T, H·D): merge-heads, the inverse of one part of splitHeads. */
+function mergeHeads(y: NDArray, lead: readonly number[]): NDArray {
+  const [b, nHead, t, d] = y.shape as [number, number, number, number];
+  const out = ndarray([...lead, t, nHead * d]);
+  for (let bi = 0; bi < b; bi++) for (let h = 0; h < nHead; h++) for (let i = 0; i < t; i++) for (let x = 0; x < d; x++) {
+    out.data[(bi * t + i) * nHead * d + h * d + x] = y.data[((bi * nHead + h) * t + i) * d + x]!;
+  }
+  return out;
+}
+
+/** Attention options plus the number of heads packed in the qkv tensor. */
+export interface MultiHeadAttrs extends AttentionAttrs {
+  nHead: number;
+}
+
+/** Self-attention on a fused projection qkv (…, T, 3C) with nHead heads → (…, T, C). */
+export function multiHeadAttention(qkv: NDArray, attrs: MultiHeadAttrs): NDArray {
+  const [q, k, v] = splitHeads(qkv, attrs.nHead);
+  return mergeHeads(attention(q!, k!, v!, attrs), qkv.shape.slice(0, -2));
+}
+
+/** Gradient of ⟨multiHeadAttention(qkv), dy⟩ with respect to qkv: the per-head VJP, heads merged back. */
+export function multiHeadAttentionVjp([qkv]: readonly NDArray[], dy: NDArray, attrs: MultiHeadAttrs | Readonly<Record<string, unknown>>): NDArray[] {
+  const a = attrs as MultiHeadAttrs;
+  const [q, k, v] = splitHeads(qkv!, a.nHead);
+  const lead = qkv!.shape.slice(0, -2);
+  const t = qkv!.shape[qkv!.shape.length - 2]!;
+  const c = qkv!.shape[qkv!.shape.length - 1]! / 3;
+  // dy (…, T, C) split into heads like one part of qkv.
+  const dyHeads = splitHeads(ndarray([...lead, t, 3 * c], interleave(dy, c)), a.nHead)[0]!;
+  const grads = attentionVjp([q!, k!, v!], dyHeads, a).map((g) => mergeHeads(g, lead));
+  const out = ndarray(qkv!.shape);
+  const rows = out.data.length / (3 * c);
+  for (let row = 0; row < rows; row++) for (let part = 0; part < 3; part++) {
+    out.data.set(grads[part]!.data.subarray(row * c, (row + 1) * c), row * 3 * c + part * c);
+  }
+  return [out];
+}
+
+/** Rows of width C placed in the first third of rows of width 3C (the rest zero). */
+function interleave(x: NDArray, c: number): Float64Array {
+  const rows = x.data.length / c;
+  const out = new Float64Array(rows * 3 * c);
+  for (let row = 0; row < rows; row++) out.set(x.data.subarray(row * c, (row + 1) * c), row * 3 * c);
+  return out;
 }

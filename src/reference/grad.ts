@@ -7,7 +7,7 @@ import * as E from './elementwise.js';
 import * as L from './layout.js';
 import * as R from './reduce.js';
 import * as S from './softmax.js';
-import { attentionVjp } from './attention.js';
+import { attentionVjp, multiHeadAttentionVjp } from './attention.js';
 import { layerNormVjp } from './layernorm.js';
 import { crossEntropyVjp } from './cross-entropy.js';
 import { ndarray, unravel, type NDArray } from './ndarray.js';
@@ -71,6 +71,7 @@ function spread(dy: NDArray, shape: readonly number[], axes: readonly number[]):
   return L.broadcastTo(kept, shape);
 }
 
+/** The oracle's vector-Jacobian product of every differentiable op, by op name: input gradients from inputs, dy and attributes. */
 export const referenceVjp: Record<string, Vjp> = {
   ...Object.fromEntries(Object.entries(unaryDerivative).map(([op, d]) => [op, ([x], dy) => [zip([x!, dy], (v, g) => g! * d(v!))]])),
   ...Object.fromEntries(Object.entries(binaryPartials).map(([op, partial]) => [op, ([a, b], dy) => [
@@ -151,4 +152,5 @@ export const referenceVjp: Record<string, Vjp> = {
   crossEntropy: crossEntropyVjp,
   matmul: matmulVjp,
   attention: attentionVjp,
+  multiHeadAttention: multiHeadAttentionVjp,
 };

@@ -1,5 +1,5 @@
-/** Gradient rule of the fused attention (src/ops/attention.ts): three kernels, no score matrix. */
-import { attentionBackward } from '../../ops/attention.js';
+/** Gradient rules of the fused attention ops (src/ops/attention.ts): three kernels, no score matrix. */
+import { attentionBackward, multiHeadAttentionBackward } from '../../ops/attention.js';
 import { registerGradient } from '../registry.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -10,5 +10,14 @@ registerGradient('attention', {
     const [q, k, v, out, lse] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
     const options = { causal: attrs.causal as boolean, scale: attrs.scale as number };
     return attentionBackward(q, k, v, out, lse, dy, options, { dq: needsGrad[0]!, dkv: needsGrad[1]! || needsGrad[2]! });
+  },
+});
+
+registerGradient('multiHeadAttention', {
+  save: ({ inputs, output, attrs }) => [inputs[0]!, output, attrs.lse as Tensor],
+  backward: ({ saved, attrs }, dy) => {
+    const [qkv, out, lse] = saved as [Tensor, Tensor, Tensor];
+    const options = { causal: attrs.causal as boolean, scale: attrs.scale as number };
+    return [multiHeadAttentionBackward(qkv, out, lse, dy, attrs.nHead as number, options)];
   },
 });
