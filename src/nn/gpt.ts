@@ -9,7 +9,7 @@ import { ValueError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
 import { concat, permute, slice } from '../ops/layout.js';
 import { matmul } from '../ops/matmul.js';
-import { attention } from '../ops/attention.js';
+import { attention, multiHeadAttention } from '../ops/attention.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { dropout } from '../ops/dropout.js';
 import { arange, tensor, zeros } from '../tensor/create.js';
@@ -18,6 +18,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Embedding, LayerNorm } from './layers.js';
 import { Module, ModuleDict } from './module.js';
 
+/** A GPT-2-style model's shape: vocabulary, context length, layers, heads, width, dropout, biases. */
 export interface GPTConfig {
   vocabSize: number;
   /** Context length (GPT-2's n_positions, nanoGPT's block_size). */
@@ -53,9 +54,17 @@ export class Conv1D extends Module {
     if (bias) this.param('bias', zeros([outFeatures], { device: init.device }));
   }
 
+  /** x·W + b, then the activation when one is given. */
   forward(x: Tensor, activation?: 'gelu'): Tensor {
     return matmul(x, this.paramOrNull('weight')!, { bias: this.paramOrNull('bias') ?? undefined, activation });
   }
+}
+
+/** What a block calls its linear layers through: Conv1D, or a module that replaced it (LoRA, int4). */
+export interface LinearLayer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  forward(x: Tensor, activation?: 'gelu'): Tensor;
 }
 
 /** Keys and values of one layer for the positions processed so far: (B, nh, t, hs) each. */
@@ -66,11 +75,7 @@ export interface LayerCache {
 
 class Block extends Module {
   private readonly ln1: LayerNorm;
-  private readonly cAttn: Conv1D;
-  private readonly attnProj: Conv1D;
   private readonly ln2: LayerNorm;
-  private readonly cFc: Conv1D;
-  private readonly mlpProj: Conv1D;
 
   constructor(private readonly c: GPTConfig, init: Init, private readonly drop: (x: Tensor) => Tensor) {
     super();
@@ -78,37 +83,45 @@ class Block extends Module {
     const residualStd = 0.02 / Math.sqrt(2 * c.nLayer);
     this.ln1 = this.module('ln_1', new LayerNorm(c.nEmbd, { device: init.device, bias: c.bias }));
     const attn = this.module('attn', new ModuleDict());
-    this.cAttn = attn.set('c_attn', new Conv1D(c.nEmbd, 3 * c.nEmbd, c.bias, 0.02, init));
-    this.attnProj = attn.set('c_proj', new Conv1D(c.nEmbd, c.nEmbd, c.bias, residualStd, init));
+    attn.set('c_attn', new Conv1D(c.nEmbd, 3 * c.nEmbd, c.bias, 0.02, init));
+    attn.set('c_proj', new Conv1D(c.nEmbd, c.nEmbd, c.bias, residualStd, init));
     this.ln2 = this.module('ln_2', new LayerNorm(c.nEmbd, { device: init.device, bias: c.bias }));
     const mlp = this.module('mlp', new ModuleDict());
-    this.cFc = mlp.set('c_fc', new Conv1D(c.nEmbd, 4 * c.nEmbd, c.bias, 0.02, init));
-    this.mlpProj = mlp.set('c_proj', new Conv1D(4 * c.nEmbd, c.nEmbd, c.bias, residualStd, init));
+    mlp.set('c_fc', new Conv1D(c.nEmbd, 4 * c.nEmbd, c.bias, 0.02, init));
+    mlp.set('c_proj', new Conv1D(4 * c.nEmbd, c.nEmbd, c.bias, residualStd, init));
+  }
+
+  /** A linear layer, looked up at each call: LoRA and int4 replace them in the module tree. */
+  private linear(path: string): LinearLayer {
+    return this.getModule(path) as unknown as LinearLayer;
   }
 
   /** x: (B, T, C). With a cache, the T positions follow the cached ones and are appended to it. */
   forward(x: Tensor, cache?: LayerCache): Tensor {
+    const { nHead } = this.c;
+    const qkv = this.linear('attn.c_attn').forward(this.ln1.forward(x)); // (B, T, 3C): q, k, v side by side, one shared projection
+    const merged = cache ? this.cachedAttention(qkv, cache) : multiHeadAttention(qkv, nHead, { causal: true }); // (B, T, C)
+    x = add(x, this.drop(this.linear('attn.c_proj').forward(merged)));
+    const h = this.linear('mlp.c_fc').forward(this.ln2.forward(x), 'gelu'); // (B, T, 4C)
+    return add(x, this.drop(this.linear('mlp.c_proj').forward(h)));
+  }
+
+  /** Attention over the cached keys and values plus these T positions, which join the cache. */
+  private cachedAttention(qkv: Tensor, cache: LayerCache): Tensor {
     const { nHead, nEmbd } = this.c;
-    const [B, T] = [x.shape[0]!, x.shape[1]!];
-    const hs = nEmbd / nHead;
-    const qkv = this.cAttn.forward(this.ln1.forward(x)); // (B, T, 3C): q, k, v side by side, one shared projection
-    const head = (part: number) => permute(slice(qkv, 2, part * nEmbd, (part + 1) * nEmbd).reshape([B, T, nHead, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const [B, T] = [qkv.shape[0]!, qkv.shape[1]!];
+    const head = (part: number) => permute(slice(qkv, 2, part * nEmbd, (part + 1) * nEmbd).reshape([B, T, nHead, nEmbd / nHead]), [0, 2, 1, 3]); // (B, nh, T, hs)
     const q = head(0);
     let k = head(1);
     let v = head(2);
-    if (cache) {
-      if (cache.k && cache.v) {
-        k = concat([cache.k, k], 2); // (B, nh, past + T, hs)
-        v = concat([cache.v, v], 2);
-      }
-      cache.k = k;
-      cache.v = v;
+    if (cache.k && cache.v) {
+      k = concat([cache.k, k], 2); // (B, nh, past + T, hs)
+      v = concat([cache.v, v], 2);
     }
+    cache.k = k;
+    cache.v = v;
     const y = attention(q, k, v, { causal: true }); // (B, nh, T, hs)
-    const merged = permute(y, [0, 2, 1, 3]).reshape([B, T, nEmbd]); // (B, T, C)
-    x = add(x, this.drop(this.attnProj.forward(merged)));
-    const h = this.cFc.forward(this.ln2.forward(x), 'gelu'); // (B, T, 4C)
-    return add(x, this.drop(this.mlpProj.forward(h)));
+    return permute(y, [0, 2, 1, 3]).reshape([B, T, nEmbd]);
   }
 }
 

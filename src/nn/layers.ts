@@ -11,6 +11,7 @@ import { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
+/** Where a layer's parameters live and which generator initialises them. */
 export interface LayerOptions {
   device?: Device;
   /** Generator for the initial weights (default: seeded with 0). */
@@ -41,6 +42,7 @@ export class Linear extends Module {
     return this.paramOrNull('bias');
   }
 
+  /** x·Wᵀ + b over the last dimension of x. */
   forward(x: Tensor): Tensor {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new ShapeError('Linear', `input ${fmtShape(x.shape)} does not end in in_features = ${this.inFeatures}`, 'the last dimension of the input must equal the layer\'s in_features');
@@ -76,6 +78,7 @@ export class LayerNorm extends Module {
     if (options.bias !== false) this.param('bias', zeros([dim], { device: options.device }));
   }
 
+  /** Normalise the last dimension to zero mean and unit variance, then scale and shift. */
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.paramOrNull('weight'), this.paramOrNull('bias'), this.options.eps ?? 1e-5);
   }
@@ -90,6 +93,7 @@ export class Dropout extends Module {
     this.rng = new Rng(options.seed ?? 0);
   }
 
+  /** In training, zero each element with probability p and scale the rest by 1/(1−p); in eval, x unchanged. */
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     return dropout(x, this.p, this.rng.nextU32());
@@ -106,6 +110,7 @@ export class Dropout extends Module {
 }
 
 export class GELU extends Module {
+  /** GELU (tanh approximation) elementwise. */
   forward(x: Tensor): Tensor {
     return gelu(x);
   }

@@ -6,6 +6,7 @@ import { WgradError } from '../errors.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** The base of every layer and model: named parameters and sub-modules (names nest with dots, as in PyTorch and Hugging Face), train/eval mode, disposal. */
 export abstract class Module {
   training = true;
   private readonly params = new Map<string, Tensor>();
@@ -51,6 +52,30 @@ export abstract class Module {
     if (old !== t) old.dispose();
   }
 
+  /** The sub-module at a dotted path ('' is this module), or null when there is none. */
+  getModule(path: string): Module | null {
+    let m: Module | undefined = this;
+    for (const part of path === '' ? [] : path.split('.')) {
+      m = m.children.get(part);
+      if (!m) return null;
+    }
+    return m;
+  }
+
+  /**
+   * Put `m` in place of the sub-module at a dotted path, keeping its position in the tree (LoRA wraps
+   * linear layers this way). Returns the module it replaced; nothing is disposed.
+   */
+  replaceModule(path: string, m: Module): Module {
+    const dot = path.lastIndexOf('.');
+    const parent = dot < 0 ? this : this.getModule(path.slice(0, dot));
+    const name = path.slice(dot + 1);
+    const old = parent?.children.get(name);
+    if (!parent || !old) throw new WgradError('replaceModule', `no sub-module '${path}' in ${this.constructor.name}`, 'use a name from namedModules()');
+    parent.children.set(name, m);
+    return old;
+  }
+
   /** All parameters with their dotted names, depth-first in registration order. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
@@ -59,6 +84,7 @@ export abstract class Module {
     return out;
   }
 
+  /** All parameters, in the order of namedParameters(). */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }
@@ -70,11 +96,13 @@ export abstract class Module {
     return out;
   }
 
+  /** Set training mode (dropout active) on this module and every sub-module. */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;
   }
 
+  /** Set evaluation mode (dropout off) on this module and every sub-module. */
   eval(): this {
     return this.train(false);
   }
@@ -92,6 +120,7 @@ export abstract class Module {
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
 
+  /** Free every parameter's GPU memory. */
   dispose(): void {
     for (const p of this.parameters()) p.dispose();
   }
@@ -99,6 +128,7 @@ export abstract class Module {
 
 /** A module that only groups others under names (GPT-2's `transformer`, `h`, `attn`, `mlp`). */
 export class ModuleDict extends Module {
+  /** Register `m` as a sub-module under `name` and return it. */
   set<M extends Module>(name: string, m: M): M {
     return this.module(name, m);
   }
