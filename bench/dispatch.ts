@@ -15,12 +15,12 @@ import { add, neg } from '../src/ops/elementwise.js';
 import { binary as refBinary, unary as refUnary } from '../src/reference/elementwise.js';
 import { ndarray, type NDArray } from '../src/reference/ndarray.js';
 import { tensor } from '../src/tensor/create.js';
-import { Rng } from '../src/tensor/random.js';
 import { scope } from '../src/tensor/scope.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { gigabytesPerSecond, gitCommit, MICROSECONDS_PER_DISPATCH, printTable, runCase, writeResults, type BenchCase, type Contender, type Row } from './harness.js';
-import { loadTfjs, type TfjsReference } from './tfjs.js';
-import { benchGPU } from './webgpu.js';
+import { LABELS, type BenchContext, type SuitePart } from './context.js';
+import { maxAbs, randomF32 } from './data.js';
+import { gigabytesPerSecond, MICROSECONDS_PER_DISPATCH, runCase, type BenchCase, type Contender, type Row } from './harness.js';
+import type { TfjsReference } from './tfjs.js';
 
 const CHAIN_LENGTH = 200;
 const CHAIN_ELEMENTS = 1024;
@@ -33,56 +33,40 @@ const BYTES_PER_ELEMENT_ADD = 12;
 const FAST = { minSamples: 5, maxTime: 1 };
 const SLOW = { minSamples: 3, maxTime: 0 };
 
-const REFERENCES = { oracle: 'oracle (f64 CPU)', tfjs: 'TF.js webgpu' };
-const RESULTS_FILE = new URL('./results/dispatch.json', import.meta.url).pathname;
-
 type ChainOp = 'neg' | 'add1';
 
-export async function runDispatchSuite(): Promise<boolean> {
-  const gpu = benchGPU();
-  const batched = await init({ gpu });
-  const unbatched = await init({ gpu, maxDispatchesPerSubmit: 1 });
-  const tfjs = await loadTfjs();
-  const { vendor, architecture, description } = batched.adapterInfo;
-  console.log(`adapter: ${[vendor, architecture, description].filter(Boolean).join(' / ')}`);
-  if (typeof tfjs === 'string') console.log(`TF.js skipped: ${tfjs}`);
-  else console.log(`TF.js ${tfjs.version}, WebGPU backend, ${tfjs.defaultBatch} dispatches per submit by default`);
-
+export async function dispatchSuite(ctx: BenchContext): Promise<SuitePart> {
+  const { tfjs, device: batched } = ctx;
+  const unbatched = await init({ gpu: ctx.gpu, maxDispatchesPerSubmit: 1 });
   const rows: Row[] = [];
   try {
-    for (const op of ['neg', 'add1'] as const) {
+    for (const op of ctx.quick ? (['neg'] as const) : (['neg', 'add1'] as const)) {
       const x = randomF32(CHAIN_ELEMENTS, 1);
       const oracle = oracleChain(op, x);
       for (const submitEach of [false, true]) {
         rows.push(await runCase(chainCase(op, x, oracle, submitEach ? unbatched : batched, tfjs, submitEach)));
       }
     }
-    for (const n of THROUGHPUT_SIZES) rows.push(await runCase(addCase(n, batched, tfjs)));
+    for (const n of ctx.quick ? THROUGHPUT_SIZES.slice(0, 1) : THROUGHPUT_SIZES) rows.push(await runCase(addCase(n, batched, tfjs)));
   } finally {
-    batched.destroy();
     unbatched.destroy();
-    if (typeof tfjs !== 'string') tfjs.destroy();
   }
-
-  printTable(`dispatch suite: ${CHAIN_LENGTH}-dispatch chains on ${CHAIN_ELEMENTS} elements; add(a, b) throughput`, rows, REFERENCES);
   const tfjsBatch = typeof tfjs === 'string' ? '' : `, TF.js ${tfjs.defaultBatch} (its default)`;
-  console.log(`batched: wgrad submits every 64 dispatches${tfjsBatch}; submit per dispatch: both submit each one.`);
-  console.log(`µs/dispatch include one ${CHAIN_ELEMENTS * 4}-byte readback per chain; GB/s count ${BYTES_PER_ELEMENT_ADD} bytes per element (read a, b; write the sum) for every contender.`);
-  writeResults(RESULTS_FILE, {
-    suite: 'dispatch',
-    date: new Date().toISOString(),
-    commit: gitCommit(),
+  return {
+    title: `dispatch: ${CHAIN_LENGTH}-dispatch chains on ${CHAIN_ELEMENTS} elements; add(a, b) throughput`,
+    references: { oracle: LABELS.oracle, tfjs: LABELS.tfjs },
+    notes: [
+      `Batched: wgrad submits every 64 dispatches${tfjsBatch}; submit per dispatch: both submit each one.`,
+      `µs/dispatch include one ${CHAIN_ELEMENTS * 4}-byte readback per chain; GB/s count ${BYTES_PER_ELEMENT_ADD} bytes per element (read a, b; write the sum) for every contender.`,
+    ],
+    rows,
     environment: {
-      adapter: { vendor, architecture, description },
-      node: process.version,
-      tfjs: typeof tfjs === 'string' ? `skipped: ${tfjs}` : { version: tfjs.version, dispatchesPerSubmit: tfjs.defaultBatch },
+      tfjsDispatchesPerSubmit: typeof tfjs === 'string' ? null : tfjs.defaultBatch,
       wgradDispatchesPerSubmit: { batched: 64, unbatched: 1 },
       chain: { length: CHAIN_LENGTH, elements: CHAIN_ELEMENTS },
       throughput: { sizes: THROUGHPUT_SIZES, elementsPerIteration: ELEMENTS_PER_ITERATION, bytesPerElement: BYTES_PER_ELEMENT_ADD },
     },
-    rows,
-  });
-  return rows.every((r) => r.wgrad.status === 'timed');
+  };
 }
 
 // ---- dispatch overhead: chains of small ops --------------------------------------------------------
@@ -210,19 +194,4 @@ function tfjsAdd(ref: TfjsReference, a: Float32Array, b: Float32Array, k: number
     units: k,
     timing: FAST,
   };
-}
-
-// ---- data ------------------------------------------------------------------------------------------
-
-function randomF32(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.normal();
-  return out;
-}
-
-function maxAbs(values: Float64Array): number {
-  let m = 0;
-  for (const v of values) m = Math.max(m, Math.abs(v));
-  return m;
 }

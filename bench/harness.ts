@@ -1,6 +1,7 @@
 /**
  * Shared benchmark machinery: check every contender against the float64 oracle, time the correct ones
- * with benny (medians), print the table and write the JSON file that later runs are compared with.
+ * (with benny, or by their own loop for contenders in another process or whole training steps),
+ * reduce samples to medians with best and worst, and print a suite's table.
  *
  * A case is one workload ("neg ×200 on 1,024 elements") measured by several contenders (wgrad, the
  * oracle, TF.js). Each contender runs its workload `units` times per timed iteration (200 dispatches,
@@ -8,13 +9,13 @@
  */
 import { add, cycle, suite } from 'benny';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { Better, Outcome, Row } from './schema.js';
 
 /** benny's per-case options (the `Options` type benny does not export from its entry point). */
 export type TimingOptions = NonNullable<Parameters<typeof add>[2]>;
 type CaseResult = Parameters<NonNullable<Parameters<typeof cycle>[0]>>[0];
 
+/** A contender benny times: wgrad, the oracle, TF.js, all in this process. */
 export interface Contender {
   /** Runs the workload once and reads the result back, for the oracle check. Not timed. */
   result(): Promise<ArrayLike<number>>;
@@ -25,9 +26,21 @@ export interface Contender {
   timing: TimingOptions;
 }
 
+/**
+ * A contender that times itself (the PyTorch twin in its own process, a training loop): after its
+ * result has passed the oracle check, `samples()` warms up and returns seconds per iteration.
+ */
+export interface SelfTimedContender {
+  result(): Promise<ArrayLike<number>>;
+  samples(): Promise<number[]>;
+  units: number;
+}
+
+export type AnyContender = Contender | SelfTimedContender;
+
 export interface Unit {
   label: string;
-  better: 'lower' | 'higher';
+  better: Better;
   /** The reported figure from seconds per unit of work. */
   fromSeconds(secondsPerUnit: number): number;
   digits: number;
@@ -40,35 +53,43 @@ export interface BenchCase {
   expected: Float64Array;
   /** |got - expected| <= atol + rtol·|expected|, elementwise. */
   tolerance: { rtol: number; atol: number };
-  wgrad: Contender;
-  /** Contenders by reference name (`oracle`, `tfjs`); a string says why that one is skipped. */
-  references: Record<string, Contender | string>;
+  wgrad: AnyContender;
+  /** Contenders by reference name (`oracle`, `tfjs`, `torch`); a string says why that one is skipped. */
+  references: Record<string, AnyContender | string>;
+  scaling?: Row['scaling'];
 }
 
-export type Outcome =
-  | { status: 'timed'; figure: number; medianSeconds: number; samples: number; rmePercent: number; sampleSeconds: number[] }
-  | { status: 'wrong'; reason: string }
-  | { status: 'skipped'; reason: string };
+export type { Outcome, Row };
 
-export interface Row {
-  case: string;
-  unit: string;
-  better: 'lower' | 'higher';
-  /** Decimals the table shows. */
-  digits: number;
-  wgrad: Outcome;
-  references: Record<string, Outcome>;
-  /** Per reference: how many times faster wgrad is (> 1: wgrad faster). */
-  speedup: Record<string, number | null>;
+let quickTiming = false;
+
+/** --quick: fewer samples and shorter time budgets for every contender. */
+export function setQuickTiming(quick: boolean): void {
+  quickTiming = quick;
+}
+
+export function isQuick(): boolean {
+  return quickTiming;
+}
+
+function effectiveTiming(t: TimingOptions): TimingOptions {
+  if (!quickTiming) return t;
+  return { ...t, minSamples: Math.min(t.minSamples ?? 5, 3), maxTime: Math.min(t.maxTime ?? 1, 0.3) };
 }
 
 /** A contender object shared by several cases (the oracle's chain, say) is timed once. */
-const timedOnce = new WeakMap<Contender, Outcome>();
+const timedOnce = new WeakMap<AnyContender, Outcome>();
 
+/**
+ * Checks every contender against the oracle, then times the ones that agree: a wrong result is
+ * reported as such and never timed. benny's contenders get one warm-up iteration first (pipelines
+ * compiled, pools filled); self-timed ones warm up themselves.
+ */
 export async function runCase(c: BenchCase): Promise<Row> {
-  const entries: [string, Contender | string][] = [['wgrad', c.wgrad], ...Object.entries(c.references)];
+  const entries: [string, AnyContender | string][] = [['wgrad', c.wgrad], ...Object.entries(c.references)];
   const outcomes = new Map<string, Outcome>();
   const toTime: [string, Contender][] = [];
+  const selfTimed: [string, SelfTimedContender][] = [];
   for (const [name, contender] of entries) {
     if (typeof contender === 'string') {
       outcomes.set(name, { status: 'skipped', reason: contender });
@@ -79,28 +100,40 @@ export async function runCase(c: BenchCase): Promise<Row> {
       outcomes.set(name, cached);
       continue;
     }
-    const wrong = mismatch(await contender.result(), c.expected, c.tolerance);
+    let wrong: string | null;
+    try {
+      wrong = mismatch(await contender.result(), c.expected, c.tolerance);
+    } catch (err) {
+      outcomes.set(name, { status: 'skipped', reason: `failed to run: ${(err as Error).message ?? String(err)}` });
+      continue;
+    }
     if (wrong) {
-      console.log(`  ${name}: WRONG, not timed: ${wrong}`);
+      console.log(`  ${c.name} / ${name}: WRONG, not timed: ${wrong}`);
       outcomes.set(name, { status: 'wrong', reason: wrong });
+    } else if ('samples' in contender) {
+      selfTimed.push([name, contender]);
     } else {
       toTime.push([name, contender]);
     }
   }
 
+  for (const [, contender] of toTime) await contender.iteration();
   const timings = await timeWithBenny(c.name, toTime);
   for (const [name, contender] of toTime) {
     const r = timings.get(name)!;
-    const outcome: Outcome = {
-      status: 'timed',
-      figure: c.unit.fromSeconds(r.details.median / contender.units),
-      medianSeconds: r.details.median,
-      samples: r.samples,
-      rmePercent: r.margin,
-      sampleSeconds: r.details.sampleResults,
-    };
+    const outcome = timedOutcome(r.details.sampleResults, contender.units, c.unit);
     timedOnce.set(contender, outcome);
     outcomes.set(name, outcome);
+  }
+  for (const [name, contender] of selfTimed) {
+    try {
+      const outcome = timedOutcome(await contender.samples(), contender.units, c.unit);
+      console.log(`  ${name.padEnd(7)} median ${(outcome.medianSeconds * 1e3).toFixed(2)} ms per iteration (${outcome.samples} samples, self-timed)`);
+      timedOnce.set(contender, outcome);
+      outcomes.set(name, outcome);
+    } catch (err) {
+      outcomes.set(name, { status: 'skipped', reason: `failed while timing: ${(err as Error).message ?? String(err)}` });
+    }
   }
 
   const wgrad = outcomes.get('wgrad')!;
@@ -111,10 +144,43 @@ export async function runCase(c: BenchCase): Promise<Row> {
     references[name] = ref;
     speedup[name] = wgrad.status === 'timed' && ref.status === 'timed' ? ratio(wgrad.figure, ref.figure, c.unit.better) : null;
   }
-  return { case: c.name, unit: c.unit.label, better: c.unit.better, digits: c.unit.digits, wgrad, references, speedup };
+  const row: Row = { case: c.name, unit: c.unit.label, better: c.unit.better, digits: c.unit.digits, wgrad, references, speedup };
+  if (c.scaling) row.scaling = c.scaling;
+  return row;
 }
 
-function ratio(wgrad: number, reference: number, better: 'lower' | 'higher'): number {
+/** The median, best and worst of per-iteration seconds, as figures in the case's unit. */
+export function timedOutcome(sampleSeconds: number[], units: number, unit: Unit): Extract<Outcome, { status: 'timed' }> {
+  if (sampleSeconds.length === 0) throw new Error('no timing samples');
+  const sorted = [...sampleSeconds].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const [fast, slow] = [unit.fromSeconds(sorted[0]! / units), unit.fromSeconds(sorted[sorted.length - 1]! / units)];
+  return {
+    status: 'timed',
+    figure: unit.fromSeconds(median / units),
+    best: unit.better === 'higher' ? Math.max(fast, slow) : Math.min(fast, slow),
+    worst: unit.better === 'higher' ? Math.min(fast, slow) : Math.max(fast, slow),
+    medianSeconds: median,
+    units,
+    samples: sampleSeconds.length,
+    sampleSeconds,
+  };
+}
+
+/** Times `iteration` by hand: `warmup` untimed runs, then `samples` timed ones (seconds each). */
+export async function sampleByHand(iteration: () => Promise<void>, warmup: number, samples: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await iteration();
+  const out: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await iteration();
+    out.push((performance.now() - started) / 1e3);
+  }
+  return out;
+}
+
+export function ratio(wgrad: number, reference: number, better: Better): number {
   return better === 'lower' ? reference / wgrad : wgrad / reference;
 }
 
@@ -148,7 +214,7 @@ async function timeWithBenny(name: string, contenders: [string, Contender][]): P
   let armed = false;
   const pending = suite(
     name,
-    ...contenders.map(([label, c]) => add(label, () => () => (armed ? c.iteration() : Promise.resolve()), c.timing)),
+    ...contenders.map(([label, c]) => add(label, () => () => (armed ? c.iteration() : Promise.resolve()), effectiveTiming(c.timing))),
     cycle((r) => {
       results.set(r.name, r);
       console.log(`  ${r.name.padEnd(7)} median ${(r.details.median * 1e3).toFixed(2)} ms per iteration (${r.samples} samples, ±${r.margin}%)`);
@@ -163,7 +229,8 @@ async function timeWithBenny(name: string, contenders: [string, Contender][]): P
 export function printTable(title: string, rows: Row[], referenceLabels: Record<string, string>): void {
   const refs = Object.keys(referenceLabels);
   const header = ['case', 'unit', 'wgrad', ...refs.flatMap((r) => [referenceLabels[r]!, `× vs ${referenceLabels[r]!}`])];
-  const cell = (o: Outcome, digits: number) => (o.status === 'timed' ? o.figure.toFixed(digits) : o.status === 'wrong' ? 'WRONG' : 'skipped');
+  // A row may lack a reference its suite has elsewhere (scaling: attention has no TF.js contender).
+  const cell = (o: Outcome | undefined, digits: number) => (!o ? '' : o.status === 'timed' ? o.figure.toFixed(digits) : o.status === 'wrong' ? 'WRONG' : 'skipped');
   const lines = rows.map((row) => [
     row.case,
     `${row.unit} (${row.better} is better)`,
@@ -182,40 +249,6 @@ export function printTable(title: string, rows: Row[], referenceLabels: Record<s
       if (o.status !== 'timed') console.log(`  ${row.case} / ${name}: ${o.status}: ${o.reason}`);
     }
   }
-}
-
-export interface ResultsFile {
-  suite: string;
-  date: string;
-  commit: string | null;
-  environment: Record<string, unknown>;
-  rows: Row[];
-}
-
-/** Writes the results as JSON, after printing how wgrad moved since the previous file (if any). */
-export function writeResults(path: string, results: ResultsFile): void {
-  if (existsSync(path)) {
-    try {
-      compareWithPrevious(JSON.parse(readFileSync(path, 'utf8')) as ResultsFile, results);
-    } catch (err) {
-      console.log(`(could not read the previous ${path}: ${(err as Error).message})`);
-    }
-  }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`results written to ${path}`);
-}
-
-function compareWithPrevious(previous: ResultsFile, current: ResultsFile): void {
-  const before = new Map(previous.rows.map((r) => [r.case, r]));
-  const lines: string[] = [];
-  for (const row of current.rows) {
-    const old = before.get(row.case)?.wgrad;
-    if (row.wgrad.status !== 'timed' || old?.status !== 'timed') continue;
-    const change = ratio(row.wgrad.figure, old.figure, row.better);
-    lines.push(`  ${row.case}: ${old.figure.toPrecision(4)} → ${row.wgrad.figure.toPrecision(4)} ${row.unit} (${change >= 1 ? 'faster' : 'slower'} ×${(change >= 1 ? change : 1 / change).toFixed(2)})`);
-  }
-  if (lines.length > 0) console.log(`\nwgrad against the previous run (${previous.date}, commit ${previous.commit ?? 'unknown'}):\n${lines.join('\n')}`);
 }
 
 export function gitCommit(): string | null {

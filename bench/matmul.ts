@@ -1,7 +1,8 @@
 /**
  * The matmul benchmark: GFLOP/s of wgrad's matmul (kernels/matmul.wgsl) against TF.js's WebGPU backend
- * on the same Dawn adapter, TF.js's WASM backend (on the CPU), and the float64 oracle (small shapes
- * only: it is slow). Every contender is checked against the oracle before it is timed.
+ * on the same Dawn adapter, TF.js's WASM and CPU backends, PyTorch on the CPU (bench/torch_twin.py), and
+ * the float64 oracle (small shapes only: it is slow). Every contender is checked against the oracle
+ * before it is timed.
  *
  *   1024×1024×1024 (the headline figure);
  *   the GPT training shapes at 768 tokens, widths 128/384/512: forward products and both backward
@@ -10,20 +11,19 @@
  *
  * FLOPs are 2·M·N·K per product for every contender; an iteration runs `units` products, then waits
  * for the GPU (or reads nothing back on the CPU backends). MATMUL_CASES=<text> runs only the cases
- * whose names contain the text (e.g. MATMUL_CASES=1024 npm run bench -- matmul).
+ * whose names contain the text (e.g. MATMUL_CASES=1024 npm run bench -- --suite kernels).
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { init } from '../src/gpu/acquire.js';
 import type { Device } from '../src/gpu/device.js';
 import { matmul, MATVEC, TILE } from '../src/ops/matmul.js';
 import { matmul as refMatmul } from '../src/reference/matmul.js';
 import { tensor } from '../src/tensor/create.js';
-import { Rng } from '../src/tensor/random.js';
-import { gitCommit, printTable, runCase, writeResults, type BenchCase, type Contender, type Row, type TimingOptions, type Unit } from './harness.js';
-import { loadTfjs, type TfjsReference } from './tfjs.js';
-import { benchGPU } from './webgpu.js';
+import { LABELS, torchTiming, type BenchContext, type SuitePart } from './context.js';
+import { randomF32 } from './data.js';
+import { runCase, type AnyContender, type BenchCase, type Contender, type Row, type TimingOptions, type Unit } from './harness.js';
+import type { TfjsReference } from './tfjs.js';
 
-interface Shape {
+export interface Shape {
   name: string;
   m: number;
   n: number;
@@ -45,100 +45,126 @@ const SHAPES: Shape[] = [
   { name: 'M=1 1×1024·(1024×1024)ᵀ', m: 1, n: 1024, k: 1024, transB: true, units: 20 },
   { name: 'M=1 1×4096·4096×4096', m: 1, n: 4096, k: 4096, units: 4 },
 ];
+/** --quick keeps the headline, one GPT product of each kind and one M = 1 product. */
+const QUICK = new Set(['1024×1024·1024×1024', 'fwd 768×128·128×384', 'dA 768×384·(128×384)ᵀ', 'dW (768×128)ᵀ·768×384', 'M=1 1×1024·1024×1024']);
 
 /** The oracle is timed only below this many multiply-adds per product (it runs at ~0.3 GFLOP/s). */
 const ORACLE_MAX_MACS = 64 * 1024 * 1024;
+/** TF.js's CPU backend (plain JavaScript) is timed up to this many multiply-adds. */
+const TFJS_CPU_MAX_MACS = 256 * 1024 * 1024;
 
 const TIMING: TimingOptions = { minSamples: 5, maxTime: 2 };
 const SLOW: TimingOptions = { minSamples: 3, maxTime: 0 };
 
-const REFERENCES = { oracle: 'oracle (f64 CPU)', tfjs: 'TF.js webgpu', wasm: 'TF.js wasm' };
-const RESULTS_FILE = new URL('./results/matmul.json', import.meta.url).pathname;
-
-function gigaflopsPerSecond(flops: number): Unit {
+export function gigaflopsPerSecond(flops: number): Unit {
   return { label: 'GFLOP/s', better: 'higher', fromSeconds: (s) => flops / s / 1e9, digits: 2 };
 }
 
-export async function runMatmulSuite(): Promise<boolean> {
-  const gpu = benchGPU();
-  const device = await init({ gpu });
-  const tfjs = await loadTfjs();
-  const wasm = typeof tfjs === 'string' ? 'TF.js did not load' : await loadWasm(tfjs.tf);
-  const { vendor, architecture, description } = device.adapterInfo;
-  console.log(`adapter: ${[vendor, architecture, description].filter(Boolean).join(' / ')}`);
-  if (typeof tfjs === 'string') console.log(`TF.js skipped: ${tfjs}`);
-  if (typeof wasm === 'string') console.log(`TF.js wasm skipped: ${wasm}`);
-
+export async function matmulSuite(ctx: BenchContext): Promise<SuitePart> {
   const rows: Row[] = [];
-  try {
-    const only = process.env.MATMUL_CASES;
-    for (const shape of SHAPES.filter((c) => !only || c.name.includes(only))) rows.push(await runCase(matmulCase(shape, device, tfjs, wasm)));
-  } finally {
-    device.destroy();
-    if (typeof tfjs !== 'string') tfjs.destroy();
-  }
-
-  printTable('matmul suite: GFLOP/s (2·M·N·K per product)', rows, REFERENCES);
-  writeResults(RESULTS_FILE, {
-    suite: 'matmul',
-    date: new Date().toISOString(),
-    commit: gitCommit(),
-    environment: {
-      adapter: { vendor, architecture, description },
-      node: process.version,
-      tfjs: typeof tfjs === 'string' ? `skipped: ${tfjs}` : { version: tfjs.version },
-      tfjsWasm: typeof wasm === 'string' ? `skipped: ${wasm}` : 'loaded',
-      tile: TILE,
-      matvec: MATVEC,
-      shapes: SHAPES,
-    },
+  const only = process.env.MATMUL_CASES;
+  const shapes = SHAPES.filter((c) => (!only || c.name.includes(only)) && (!ctx.quick || QUICK.has(c.name)));
+  for (const shape of shapes) rows.push(await runCase(matmulCase(shape, ctx)));
+  return {
+    title: 'matmul: GFLOP/s (2·M·N·K per product)',
+    references: { oracle: LABELS.oracle, tfjs: LABELS.tfjs, wasm: LABELS.wasm, cpu: LABELS.cpu, torch: LABELS.torch },
+    notes: [
+      'The GPT shapes are those of a 128-wide GPT at 768 tokens (the baby preset): forward products, and both backward products of the 128→384 layer (dA = dY·Wᵀ, dW = Xᵀ·dY, read transposed in place). M = 1 is generation.',
+      'An iteration runs `units` products, then waits for the GPU; CPU contenders compute synchronously.',
+    ],
     rows,
-  });
-  return rows.every((r) => r.wgrad.status === 'timed');
+    environment: { tile: TILE, matvec: MATVEC, shapes },
+  };
 }
 
-/** TF.js's WASM backend, registered next to WebGPU; each contender activates the backend it uses. */
-async function loadWasm(tf: typeof TF): Promise<true | string> {
-  try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    if (!(await tf.setBackend('wasm'))) return 'tf.setBackend("wasm") returned false';
-    await tf.ready();
-    await tf.setBackend('webgpu');
-    return true;
-  } catch (err) {
-    return `@tensorflow/tfjs-backend-wasm is not available (${(err as Error).message ?? String(err)}); install it with npm install --no-save @tensorflow/tfjs-backend-wasm`;
-  }
+/** TF.js on one of its backends for a product, or why it is skipped. */
+function tfjsFor(ctx: BenchContext, backend: 'webgpu' | 'wasm' | 'cpu', s: Shape, a: Float32Array, b: Float32Array): AnyContender | string {
+  if (typeof ctx.tfjs === 'string') return ctx.tfjs;
+  if (backend === 'wasm' && ctx.tfjsWasm !== true) return ctx.tfjsWasm;
+  if (backend === 'cpu' && ctx.tfjsCpu !== true) return ctx.tfjsCpu;
+  if (backend === 'cpu' && s.m * s.n * s.k > TFJS_CPU_MAX_MACS) return `not timed above ${TFJS_CPU_MAX_MACS / 2 ** 20}M multiply-adds (plain JavaScript, seconds per product)`;
+  return tfjsMatmul(ctx.tfjs, backend, s, a, b);
 }
 
-function matmulCase(s: Shape, device: Device, tfjs: TfjsReference | string, wasm: true | string): BenchCase {
+/** One product with every contender; `sampleRows` checks only those rows of C (the oracle is slow). */
+export function matmulCase(s: Shape, ctx: BenchContext, extra: Partial<BenchCase> = {}, sampleRows?: number[], referenceIds = ['oracle', 'tfjs', 'wasm', 'cpu', 'torch']): BenchCase {
   const { m, n, k, transA = false, transB = false } = s;
-  const aShape = transA ? [k, m] : [m, k];
-  const bShape = transB ? [n, k] : [k, n];
   const a = randomF32(m * k, 1);
   const b = randomF32(k * n, 2);
+  const [aShape, bShape] = shapesOf(s);
   const refA = { shape: aShape, data: Float64Array.from(a) };
   const refB = { shape: bShape, data: Float64Array.from(b) };
   const started = performance.now();
-  const expected = refMatmul(refA, refB, { transA, transB }).data;
-  const oracleSeconds = (performance.now() - started) / 1e3;
+  const expected = sampleRows ? sampledProduct(s, a, b, sampleRows) : refMatmul(refA, refB, { transA, transB }).data;
+  const oracleSeconds = ((performance.now() - started) / 1e3) * (sampleRows ? m / sampleRows.length : 1);
   const scale = Math.sqrt(expected.reduce((t, v) => t + v * v, 0) / Math.max(1, expected.length));
-  const oracle: Contender | string = m * n * k <= ORACLE_MAX_MACS
+  const oracle: AnyContender | string = m * n * k <= ORACLE_MAX_MACS && !sampleRows
     ? { result: async () => expected, iteration: async () => void refMatmul(refA, refB, { transA, transB }), units: 1, timing: SLOW }
     : `too slow for a benchmark (${oracleSeconds.toFixed(1)} s per product)`;
-  const tfjsContender = typeof tfjs === 'string' ? tfjs : tfjsMatmul(tfjs, 'webgpu', s, aShape, bShape, a, b);
-  const wasmContender = typeof tfjs === 'string' ? 'TF.js did not load' : typeof wasm === 'string' ? wasm : tfjsMatmul(tfjs, 'wasm', s, aShape, bShape, a, b);
+  // float32 sums of k products: rounding grows like √k relative to the typical magnitude.
+  const tolerance = { rtol: 2e-5 * Math.sqrt(k), atol: 2e-5 * Math.sqrt(k) * scale };
+  const pick = (c: AnyContender | string) => (typeof c === 'string' || !sampleRows ? c : pickRows(c, sampleRows, n));
+  const torch: AnyContender | string = !referenceIds.includes('torch')
+    ? 'not part of this run'
+    : typeof ctx.torch === 'string'
+    ? ctx.torch
+    : ctx.torch.contender({ kind: 'matmul', aShape, bShape, transA, transB, units: s.units, ...torchTiming(ctx, m * n * k >= 2 ** 30) }, [a, b], { expected: sampleRows ? expandRows(expected, sampleRows, m, n) : expected, ...tolerance, ...(sampleRows ? { atol: 1e30 } : {}) });
   return {
     name: s.name,
     unit: gigaflopsPerSecond(2 * m * n * k),
     expected,
-    // float32 sums of k products: rounding grows like √k relative to the typical magnitude.
-    tolerance: { rtol: 2e-5 * Math.sqrt(k), atol: 2e-5 * Math.sqrt(k) * scale },
-    wgrad: wgradMatmul(device, s, aShape, bShape, a, b),
-    references: { oracle, tfjs: tfjsContender, wasm: wasmContender },
+    tolerance,
+    wgrad: pick(wgradMatmul(ctx.device, s, a, b)) as AnyContender,
+    references: Object.fromEntries(
+      referenceIds.map((id) => [id, id === 'oracle' ? oracle : id === 'torch' ? pick(torch) : pick(tfjsFor(ctx, id === 'tfjs' ? 'webgpu' : (id as 'wasm' | 'cpu'), s, a, b))]),
+    ),
+    ...extra,
   };
 }
 
-function wgradMatmul(device: Device, s: Shape, aShape: number[], bShape: number[], a: Float32Array, b: Float32Array): Contender {
+function shapesOf(s: Shape): [number[], number[]] {
+  return [s.transA ? [s.k, s.m] : [s.m, s.k], s.transB ? [s.n, s.k] : [s.k, s.n]];
+}
+
+/** Rows `rows` of op(A)·op(B) in float64 (untransposed A and B only: what scaling runs use). */
+function sampledProduct(s: Shape, a: Float32Array, b: Float32Array, rows: number[]): Float64Array {
+  const out = new Float64Array(rows.length * s.n);
+  rows.forEach((r, i) => {
+    for (let kk = 0; kk < s.k; kk++) {
+      const av = a[r * s.k + kk]!;
+      for (let j = 0; j < s.n; j++) out[i * s.n + j]! += av * b[kk * s.n + j]!;
+    }
+  });
+  return out;
+}
+
+/** A contender whose result is reduced to the sampled rows of C. */
+function pickRows(c: AnyContender, rows: number[], n: number): AnyContender {
+  return {
+    ...c,
+    async result() {
+      const full = await c.result();
+      const out = new Float64Array(rows.length * n);
+      rows.forEach((r, i) => {
+        for (let j = 0; j < n; j++) out[i * n + j] = full[r * n + j]!;
+      });
+      return out;
+    },
+  };
+}
+
+/**
+ * The twin checks whole results; for sampled rows it gets the full shape with NaN elsewhere, which
+ * its rule (atol = 1e30) accepts, so the bench's own check on the sampled rows is the one that counts.
+ */
+function expandRows(sampled: Float64Array, rows: number[], m: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  rows.forEach((r, i) => out.set(sampled.subarray(i * n, (i + 1) * n), r * n));
+  return out;
+}
+
+function wgradMatmul(device: Device, s: Shape, a: Float32Array, b: Float32Array): Contender {
+  const [aShape, bShape] = shapesOf(s);
   const ta = tensor(a, aShape, { device });
   const tb = tensor(b, bShape, { device });
   const opts = { transA: s.transA, transB: s.transB };
@@ -159,8 +185,9 @@ function wgradMatmul(device: Device, s: Shape, aShape: number[], bShape: number[
   };
 }
 
-function tfjsMatmul(ref: TfjsReference, backend: 'webgpu' | 'wasm', s: Shape, aShape: number[], bShape: number[], a: Float32Array, b: Float32Array): Contender {
+function tfjsMatmul(ref: TfjsReference, backend: 'webgpu' | 'wasm' | 'cpu', s: Shape, a: Float32Array, b: Float32Array): Contender {
   const { tf } = ref;
+  const [aShape, bShape] = shapesOf(s);
   let tensors: [TF.Tensor2D, TF.Tensor2D] | null = null;
   // Tensors are made on (and only used with) the contender's own backend.
   const use = async () => {
@@ -179,16 +206,9 @@ function tfjsMatmul(ref: TfjsReference, backend: 'webgpu' | 'wasm', s: Shape, aS
     async iteration() {
       const t = await use();
       for (let i = 0; i < s.units; i++) product(t).dispose();
-      if (backend === 'webgpu') await ref.sync(); // WASM computes synchronously
+      if (backend === 'webgpu') await ref.sync(); // WASM and CPU compute synchronously
     },
     units: s.units,
-    timing: TIMING,
+    timing: backend === 'cpu' ? SLOW : TIMING,
   };
-}
-
-function randomF32(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.normal();
-  return out;
 }

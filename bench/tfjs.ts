@@ -49,3 +49,22 @@ export async function loadTfjs(): Promise<TfjsReference | string> {
     return `TF.js's WebGPU backend could not start: ${(err as Error).message ?? String(err)}`;
   }
 }
+
+/**
+ * Registers TF.js's WASM or CPU backend next to WebGPU (each contender activates the backend it
+ * uses, then WebGPU is active again). Returns true, or why that backend is skipped.
+ */
+export async function loadTfjsBackend(ref: TfjsReference | string, backend: 'wasm' | 'cpu'): Promise<true | string> {
+  if (typeof ref === 'string') return 'TF.js did not load';
+  const { tf } = ref;
+  const pkg = `@tensorflow/tfjs-backend-${backend}`;
+  try {
+    await import(backend === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend(backend))) return `tf.setBackend("${backend}") returned false`;
+    await tf.ready();
+    await tf.setBackend('webgpu');
+    return true;
+  } catch (err) {
+    return `${pkg} is not available (${(err as Error).message ?? String(err)}); install it with npm install --no-save ${pkg}`;
+  }
+}
