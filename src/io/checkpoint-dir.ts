@@ -19,16 +19,11 @@ import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { WgradError } from '../errors.js';
+import { CheckpointError, WgradError } from '../errors.js';
 import { fsyncDir, writeFileDurable } from './atomic.js';
 
-/** A checkpoint directory that is missing, incomplete or corrupt, or that could not be written. */
-export class CheckpointError extends WgradError {
-  constructor(where: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(where, message, hint);
-    if (options && 'cause' in options) this.cause = options.cause;
-  }
-}
+// Defined with the other typed errors so that platform-neutral code (src/io/model-files.ts) can throw it.
+export { CheckpointError };
 
 /** The marker file written last; its content is the manifest. */
 export const DONE_FILE = 'DONE';

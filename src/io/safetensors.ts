@@ -45,6 +45,7 @@ export const SAFETENSORS_DTYPE_SIZES = {
   U64: 8,
 } as const;
 
+/** The dtype names of the safetensors format (F32, F16, BF16, I32, U8, …). */
 export type SafetensorsDType = keyof typeof SAFETENSORS_DTYPE_SIZES;
 
 /** The largest header the reader accepts (the reference implementation's limit). */
@@ -80,6 +81,7 @@ export interface SafetensorsTensor {
   data: Uint8Array;
 }
 
+/** A parsed safetensors file: tensors by name (views into the bytes) and the header's metadata. */
 export interface DecodedSafetensors {
   tensors: Record<string, SafetensorsTensor>;
   metadata: Record<string, string>;

@@ -1,0 +1,206 @@
+/**
+ * The files of a model checkpoint, as bytes (platform-neutral: no file system; Node's
+ * src/io/checkpoint.ts writes and reads them as an atomic directory, a browser gets them from a file
+ * picker or fetch):
+ *  - model.safetensors: the weights under Hugging Face GPT-2 names and layouts (F32; the tied
+ *    `lm_head.weight` is not stored, as in GPT-2's own files);
+ *  - config.json: GPT2Config keys (n_layer, n_head, n_embd, n_positions, vocab_size, …) plus
+ *    wgrad's own fields under "wgrad";
+ *  - tokenizer.json: the tokenizer's toJSON();
+ *  - for resuming: train_state.json (step, generator states, best validation loss, training config)
+ *    and optimizer.safetensors (AdamW moments as `<param>.m` / `<param>.v`, and the step count).
+ */
+import type { Device } from '../gpu/device.js';
+import { CheckpointError, LimitError } from '../errors.js';
+import { GPT, type GPTConfig } from '../nn/gpt.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { tensor } from '../tensor/create.js';
+import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
+import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from './safetensors.js';
+
+/** A loaded checkpoint: the model, its tokenizer, and what resuming needs when present. */
+/** A checkpoint rebuilt from its files: the model on a device, its tokenizer, and what resuming needs. */
+export interface Checkpoint {
+  /** The model, its weights loaded. */
+  model: GPT;
+  /** The tokenizer it was trained with (tokenizer.json). */
+  tokenizer: Tokenizer;
+  /** train_state.json, when the checkpoint can be resumed. */
+  trainState: Record<string, unknown> | null;
+  /** The optimizer moments, to pass to Optimizer.loadStateDict. */
+  optimizerState: { step: number; buffers: Record<string, Record<string, Float32Array>> } | null;
+}
+
+/** What a checkpoint is written from: the model and tokenizer, and for resuming the optimizer and training state. */
+/** What a checkpoint is made from; the optimizer and training state only when training should resume. */
+export interface CheckpointParts {
+  /** The model whose weights are saved. */
+  model: GPT;
+  /** Its tokenizer, saved as tokenizer.json. */
+  tokenizer: Tokenizer;
+  /** The optimizer whose moments are saved (with trainState). */
+  optimizer?: Optimizer;
+  /** train_state.json's content (with optimizer). */
+  trainState?: Record<string, unknown>;
+}
+
+/** The weights as HF GPT-2 safetensors bytes. */
+export async function modelSafetensors(model: GPT): Promise<Uint8Array> {
+  const tensors: Record<string, SafetensorsInput> = {};
+  for (const [name, p] of model.namedParameters()) {
+    tensors[name] = { dtype: 'F32', shape: [...p.shape], data: (await p.toArray()) as Float32Array };
+  }
+  return encodeSafetensors(tensors, { format: 'pt' });
+}
+
+/** GPT2Config keys (as Hugging Face's config.json) for a GPTConfig, plus wgrad's own fields under "wgrad". */
+/** config.json for a model: Hugging Face GPT2Config keys, and wgrad's own fields (plus `extra`) under "wgrad". */
+export function gpt2Config(c: GPTConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_positions: c.blockSize,
+    n_ctx: c.blockSize,
+    n_embd: c.nEmbd,
+    n_layer: c.nLayer,
+    n_head: c.nHead,
+    n_inner: null,
+    activation_function: 'gelu_new',
+    resid_pdrop: c.dropout,
+    embd_pdrop: c.dropout,
+    attn_pdrop: c.dropout,
+    layer_norm_epsilon: 1e-5,
+    initializer_range: 0.02,
+    tie_word_embeddings: true,
+    wgrad: { bias: c.bias, ...extra },
+  };
+}
+
+/** Every file of a checkpoint by name; the optimizer files only when both optimizer and trainState are given. */
+export async function checkpointFiles(parts: CheckpointParts): Promise<Record<string, Uint8Array | string>> {
+  const files: Record<string, Uint8Array | string> = {
+    'model.safetensors': await modelSafetensors(parts.model),
+    'config.json': JSON.stringify(gpt2Config(parts.model.config), null, 2),
+    'tokenizer.json': JSON.stringify(parts.tokenizer.toJSON()),
+  };
+  if (parts.optimizer && parts.trainState) {
+    const state = await parts.optimizer.stateDict();
+    const tensors: Record<string, SafetensorsInput> = {};
+    for (const [name, bufs] of Object.entries(state.buffers)) {
+      for (const [key, values] of Object.entries(bufs)) tensors[`${name}.${key}`] = { dtype: 'F32', shape: [values.length], data: values };
+    }
+    files['optimizer.safetensors'] = encodeSafetensors(tensors, { step: String(state.step) });
+    files['train_state.json'] = JSON.stringify(parts.trainState, null, 2);
+  }
+  return files;
+}
+
+/**
+ * Rebuilds a model, its tokenizer and (when present) its training state from a checkpoint's files.
+ * `source` names where the files came from in error messages (a directory, a URL, "the selected files").
+ * The model's size is checked against the device's limits before anything is allocated on it.
+ */
+export function checkpointFromFiles(files: Readonly<Record<string, Uint8Array>>, device: Device, source: string): Checkpoint {
+  const need = (name: string) => {
+    const f = files[name];
+    if (!f) throw new CheckpointError('loadCheckpoint', `${source} has no ${name}`, 'a checkpoint written by `wgrad train` has model.safetensors, config.json and tokenizer.json');
+    return f;
+  };
+  const gpt = gptConfigFromJSON(parseJSON(need('config.json'), 'config.json', source), source);
+  checkFitsDevice(gpt, device, source);
+  const tokenizer = tokenizerFromJSON(parseJSON(need('tokenizer.json'), 'tokenizer.json', source));
+  if (tokenizer.vocabSize > gpt.vocabSize) {
+    throw new CheckpointError('loadCheckpoint', `${source}: tokenizer.json has ${tokenizer.vocabSize} tokens, config.json's vocab_size is ${gpt.vocabSize}`, 'the files come from different checkpoints; load the three files of one checkpoint');
+  }
+  const model = new GPT(gpt, { device });
+  try {
+    loadWeights(model, need('model.safetensors'), source);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const trainState = files['train_state.json'] ? (parseJSON(files['train_state.json'], 'train_state.json', source) as Record<string, unknown>) : null;
+  let optimizerState: Checkpoint['optimizerState'] = null;
+  if (files['optimizer.safetensors']) {
+    const decoded = decodeSafetensors(files['optimizer.safetensors']);
+    const buffers: Record<string, Record<string, Float32Array>> = {};
+    for (const [key, t] of Object.entries(decoded.tensors)) {
+      const dot = key.lastIndexOf('.');
+      (buffers[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = toFloat32Array(t, key);
+    }
+    optimizerState = { step: Number(decoded.metadata.step ?? 0), buffers };
+  }
+  return { model, tokenizer, trainState, optimizerState };
+}
+
+/** The GPTConfig a config.json describes (GPT2Config keys; wgrad's own under "wgrad"). */
+export function gptConfigFromJSON(json: unknown, source: string): GPTConfig {
+  const config = (json ?? {}) as Record<string, unknown> & { wgrad?: { bias?: boolean } };
+  for (const key of ['vocab_size', 'n_positions', 'n_layer', 'n_head', 'n_embd']) {
+    const v = config[key];
+    if (!Number.isInteger(v) || (v as number) < 1) {
+      throw new CheckpointError('loadCheckpoint', `${source}: config.json's ${key} is ${JSON.stringify(v)}, not a whole number ≥ 1`, 'config.json must hold GPT2Config keys, as `wgrad train` writes it');
+    }
+  }
+  return {
+    vocabSize: config.vocab_size as number,
+    blockSize: config.n_positions as number,
+    nLayer: config.n_layer as number,
+    nHead: config.n_head as number,
+    nEmbd: config.n_embd as number,
+    dropout: (config.resid_pdrop as number | undefined) ?? 0,
+    bias: config.wgrad?.bias ?? true,
+  };
+}
+
+/**
+ * Throws a LimitError when one of the model's weight matrices (or the logits of one position) needs a
+ * bigger buffer than the device can bind; browsers often grant far less than a native driver.
+ */
+export function checkFitsDevice(c: GPTConfig, device: Device, source: string): void {
+  const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  const largest: [string, number][] = [
+    ['the token embedding (vocab_size × n_embd)', c.vocabSize * c.nEmbd],
+    ['the position embedding (n_positions × n_embd)', c.blockSize * c.nEmbd],
+    ['an MLP weight (n_embd × 4·n_embd)', 4 * c.nEmbd * c.nEmbd],
+  ];
+  for (const [what, elements] of largest) {
+    const bytes = elements * 4;
+    if (bytes > limit) {
+      throw new LimitError(
+        'loadCheckpoint',
+        `${source}: ${what} needs ${fmtBytes(bytes)} in one buffer, but this device binds at most ${fmtBytes(limit)} (maxStorageBufferBindingSize / maxBufferSize)`,
+        'the model is too large for this GPU or browser; use a smaller model (fewer n_embd or a smaller vocabulary), or a device with higher limits',
+      );
+    }
+  }
+}
+
+/** Replace the model's weights with those of a safetensors file; every name and shape must match. */
+export function loadWeights(model: GPT, bytes: Uint8Array, source: string): void {
+  const { tensors } = decodeSafetensors(bytes);
+  const expected = new Map(model.namedParameters());
+  for (const [name, p] of expected) {
+    const t = tensors[name];
+    if (!t) throw new CheckpointError('loadWeights', `${source}: model.safetensors has no tensor '${name}'`, 'the checkpoint belongs to another architecture or is incomplete');
+    if (t.shape.join(',') !== p.shape.join(',')) {
+      throw new CheckpointError('loadWeights', `${source}: '${name}' has shape [${t.shape}], the model expects [${p.shape}]`, 'config.json and model.safetensors disagree; the checkpoint is corrupt');
+    }
+    model.setParameter(name, tensor(toFloat32Array(t, name), p.shape, { device: p.device }));
+  }
+  const extra = Object.keys(tensors).filter((n) => !expected.has(n) && n !== 'lm_head.weight');
+  if (extra.length > 0) throw new CheckpointError('loadWeights', `${source}: unexpected tensors ${extra.slice(0, 3).join(', ')}`, 'the checkpoint belongs to another architecture');
+}
+
+function parseJSON(bytes: Uint8Array, name: string, source: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new CheckpointError('loadCheckpoint', `${source}: ${name} is not valid JSON (${(err as Error).message})`, 'the checkpoint is corrupt; resume from an earlier one');
+  }
+}
+
+function fmtBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
