@@ -72,10 +72,14 @@ fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let total = row_sum[0];
 
   if (LOG) {
+    // A row of all -inf sums to 0. WGSL does not promise log(0) = -inf (SwiftShader returns a finite
+    // value, which would give -inf instead of NaN), so such a row is written as NaN explicitly.
+    var nan_bits = 0x7fc00000u; // a var, so constant folding cannot reject the NaN
+    let row_nan = bitcast<f32>(nan_bits);
     let log_total = log(total);
     for (var k = lid; k < len; k += WG) {
       let at = base + k * inner;
-      out[at] = (x[at] - mx) - log_total;
+      out[at] = select((x[at] - mx) - log_total, row_nan, total == 0.0);
     }
   } else {
     for (var k = lid; k < len; k += WG) {

@@ -42,6 +42,13 @@ export class OutOfMemoryError extends WgradError {}
 export class AutogradError extends WgradError {}
 /** A kernel wrapper's bindings or parameters do not match what the WGSL declares. */
 export class KernelBindingError extends WgradError {}
+/** A checkpoint that is missing, incomplete, corrupt or does not fit the model, or that could not be written. */
+export class CheckpointError extends WgradError {
+  constructor(where: string, message: string, hint: string, options?: { cause?: unknown }) {
+    super(where, message, hint);
+    if (options && 'cause' in options) this.cause = options.cause;
+  }
+}
 
 /** Format a shape the way messages print it: `[2, 3]`, `[]` for a scalar. */
 export function fmtShape(shape: readonly number[]): string {

@@ -14,6 +14,7 @@ import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backward } from './tape.js';
 
+/** What gradcheck checks: an op on GPU tensors, the same op on the float64 oracle (and optionally its analytic backward), and input values. */
 export interface GradcheckCase {
   /** Used in messages. */
   name: string;
@@ -31,6 +32,7 @@ export interface GradcheckCase {
   dtypes?: ('float32' | 'int32' | 'bool')[];
 }
 
+/** Device, seed, finite-difference step and tolerances of gradcheck. */
 export interface GradcheckOptions {
   device?: Device;
   seed?: number;
@@ -43,6 +45,7 @@ export interface GradcheckOptions {
   atol?: number;
 }
 
+/** The largest errors gradcheck saw (both within tolerance, or it would have thrown). */
 export interface GradcheckReport {
   /** Largest |analytic - numeric| / (1 + |numeric|) on the oracle. */
   referenceError: number;
@@ -52,6 +55,7 @@ export interface GradcheckReport {
 
 export class GradcheckError extends WgradError {}
 
+/** Prove an op's gradient: the oracle's analytic gradient against finite differences (when given), then the GPU gradients autograd computes against the oracle's. Throws GradcheckError naming the input and element that differ. */
 export async function gradcheck(c: GradcheckCase, options: GradcheckOptions = {}): Promise<GradcheckReport> {
   const { eps = 1e-6, referenceTol = 1e-5, rtol = 2e-3, atol = 1e-5 } = options;
   const rng = new Rng(options.seed ?? 0);

@@ -7,12 +7,14 @@
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** What a gradient rule's `save` sees at forward time: the op's inputs, its output and attributes. */
 export interface SaveContext {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly attrs: Readonly<Record<string, unknown>>;
 }
 
+/** What a gradient rule's `backward` sees: the saved tensors, attributes, shapes, and which inputs need a gradient. */
 export interface BackwardContext {
   /** The tensors `save` returned, in order (views that live until backward has used them). */
   readonly saved: readonly Tensor[];
@@ -23,7 +25,9 @@ export interface BackwardContext {
   readonly needsGrad: readonly boolean[];
 }
 
+/** The gradient of one op: which tensors to keep from the forward pass, and how dy maps to the inputs' gradients. */
 export interface GradientRule {
+  /** The tensors backward will need (they are kept alive until backward has run, then freed). */
   save?(ctx: SaveContext): Tensor[];
   /** One gradient per input, or null where the input gets none. */
   backward(ctx: BackwardContext, dy: Tensor): (Tensor | null)[];

@@ -6,6 +6,9 @@ import { smokeCommand } from './smoke.js';
 import { trainCommand } from './train.js';
 import { sampleCommand } from './sample.js';
 import { evalCommand } from './eval.js';
+import { finetuneCommand } from './finetune.js';
+import { mergeCommand } from './merge.js';
+import { benchCommand } from './bench.js';
 
 const program = new Command()
   .name('wgrad')
@@ -14,7 +17,10 @@ const program = new Command()
   .addCommand(trainCommand())
   .addCommand(sampleCommand())
   .addCommand(evalCommand())
+  .addCommand(finetuneCommand())
+  .addCommand(mergeCommand())
   .addCommand(infoCommand())
+  .addCommand(benchCommand())
   .addCommand(smokeCommand());
 
 try {

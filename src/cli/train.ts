@@ -85,28 +85,8 @@ export async function runTraining(o: RunOptions): Promise<void> {
     const log = o.json ? (obj: object) => console.log(JSON.stringify(obj)) : null;
     log?.({ event: 'start', params: trainer.model.numParameters(), vocab: tokenizer.vocabSize, train_tokens: train.length, val_tokens: val.length, config });
     if (!log) console.log(`wgrad train: ${trainer.model.numParameters().toLocaleString()} parameters, vocabulary ${tokenizer.vocabSize}, ${train.length.toLocaleString()} training tokens; checkpoints in ${o.out}`);
-    const bar = log ? null : new SingleBar({ format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }, Presets.shades_classic);
-    bar?.start(config.iters, trainer.step, { loss: '-', val: '-', tps: '-' });
-    let lastVal = '-';
     const save = async (dir: string) => saveCheckpoint(dir, { model: trainer.model, tokenizer, optimizer: trainer.optimizer, trainState: { ...trainer.state, config } });
-    while (trainer.step < config.iters) {
-      const info = await trainer.trainStep();
-      log?.({ step: info.step, loss: info.loss, lr: info.lr, tokens_per_s: Math.round(info.tokensPerSecond) });
-      bar?.update(info.step, { loss: info.loss.toFixed(4), val: lastVal, tps: Math.round(info.tokensPerSecond) });
-      if (info.step % config.evalInterval === 0 || info.step === config.iters) {
-        const losses = await trainer.evaluate();
-        lastVal = losses.val.toFixed(4);
-        log?.({ step: info.step, train_loss: losses.train, val_loss: losses.val });
-        bar?.update(info.step, { val: lastVal });
-        if (trainer.bestValLoss === null || losses.val < trainer.bestValLoss) {
-          trainer.bestValLoss = losses.val;
-          await save(o.out);
-        }
-        await save(`${o.out}-last`);
-      }
-    }
-    bar?.stop();
-    if (!log) console.log(`best validation loss ${trainer.bestValLoss?.toFixed(4) ?? '-'}; checkpoint ${o.out}`);
+    await trainLoop(trainer, { out: o.out, log, save });
     if (o.sample > 0) {
       const prompt = tokenizer.encode('\n');
       const ids = await generate(trainer.model, Array.from(prompt), o.sample, { temperature: 0.8, topK: 200, seed: config.seed });
@@ -118,6 +98,37 @@ export async function runTraining(o: RunOptions): Promise<void> {
   } finally {
     device.destroy();
   }
+}
+
+/**
+ * The loop `train` and `finetune` share: steps until config.iters with a progress bar (or JSON lines
+ * through `log`), evaluation every evalInterval steps and at the end, the best checkpoint (by
+ * validation loss) saved to `out` and the latest to `out`-last.
+ */
+export async function trainLoop(trainer: Trainer, o: { out: string; log: ((obj: object) => void) | null; save: (dir: string) => Promise<void> }): Promise<void> {
+  const { config } = trainer;
+  const log = o.log;
+  const bar = log ? null : new SingleBar({ format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }, Presets.shades_classic);
+  bar?.start(config.iters, trainer.step, { loss: '-', val: '-', tps: '-' });
+  let lastVal = '-';
+  while (trainer.step < config.iters) {
+    const info = await trainer.trainStep();
+    log?.({ step: info.step, loss: info.loss, lr: info.lr, tokens_per_s: Math.round(info.tokensPerSecond) });
+    bar?.update(info.step, { loss: info.loss.toFixed(4), val: lastVal, tps: Math.round(info.tokensPerSecond) });
+    if (info.step % config.evalInterval === 0 || info.step === config.iters) {
+      const losses = await trainer.evaluate();
+      lastVal = losses.val.toFixed(4);
+      log?.({ step: info.step, train_loss: losses.train, val_loss: losses.val });
+      bar?.update(info.step, { val: lastVal });
+      if (trainer.bestValLoss === null || losses.val < trainer.bestValLoss) {
+        trainer.bestValLoss = losses.val;
+        await o.save(o.out);
+      }
+      await o.save(`${o.out}-last`);
+    }
+  }
+  bar?.stop();
+  if (!log) console.log(`best validation loss ${trainer.bestValLoss?.toFixed(4) ?? '-'}; checkpoint ${o.out}`);
 }
 
 export async function readCorpus(path: string): Promise<string> {

@@ -12,6 +12,7 @@ import { CorpusError } from './errors.js';
 import { fmtInt } from './text.js';
 import type { Tokenizer } from './tokenizer.js';
 
+/** A batch of training windows: inputs and next-token targets, both (B, T) int32. */
 export interface Batch {
   /** Inputs, row-major [batchSize, blockSize]. */
   x: Int32Array;
@@ -19,6 +20,7 @@ export interface Batch {
   y: Int32Array;
 }
 
+/** A corpus split into training and validation tokens. */
 export interface TokenSplit {
   /** The first part of the tokens (a view, not a copy). */
   train: Int32Array;

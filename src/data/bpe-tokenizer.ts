@@ -29,6 +29,7 @@ export const GPT2_SPLIT_PATTERN = String.raw`'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{
 export const MAX_BPE_VOCAB = 1 << 24;
 const KEY = 1 << 24;
 
+/** A BpeTokenizer as tokenizer.json stores it: the split pattern and the merges in order. */
 export interface BpeTokenizerJSON {
   type: 'bpe';
   /** 256 + merges.length. */
@@ -39,6 +40,7 @@ export interface BpeTokenizerJSON {
   merges: [number, number][];
 }
 
+/** Options of BPE training. */
 export interface BpeTrainOptions {
   /** The split pattern (default GPT2_SPLIT_PATTERN). It must match every character of the text. */
   pattern?: string;
@@ -50,6 +52,7 @@ const utf8 = new TextEncoder();
 // ignoreBOM: keep a leading U+FEFF instead of stripping it, so decode(encode(text)) === text.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
+/** Byte-level BPE trained on your text (as minbpe): 256 byte tokens plus learned merges. */
 export class BpeTokenizer implements Tokenizer {
   readonly type = 'bpe' as const;
   readonly pattern: string;
@@ -226,6 +229,7 @@ export class BpeTokenizer implements Tokenizer {
     return new BpeTokenizer(merges, pattern);
   }
 
+  /** Rebuild from toJSON() output; throws TokenizerError when it is malformed. */
   static fromJSON(json: unknown): BpeTokenizer {
     const where = 'BpeTokenizer.fromJSON';
     const j = json as Partial<BpeTokenizerJSON> | null;
@@ -293,6 +297,7 @@ export class BpeTokenizer implements Tokenizer {
     return this.vocab[id]!.slice();
   }
 
+  /** The pattern and merges as plain JSON, for tokenizer.json. */
   toJSON(): BpeTokenizerJSON {
     return { type: 'bpe', vocabSize: this.vocabSize, pattern: this.pattern, merges: this.merges.map(([a, b]) => [a, b]) };
   }

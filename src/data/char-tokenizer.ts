@@ -12,6 +12,7 @@ import { TokenizerError } from './errors.js';
 import type { Tokenizer } from './tokenizer.js';
 import { checkIds, describeChar, describeValue, fmtInt } from './text.js';
 
+/** A CharTokenizer as tokenizer.json stores it. */
 export interface CharTokenizerJSON {
   type: 'char';
   /** The vocabulary: chars[id] is the character (one code point) of token `id`. */
@@ -35,6 +36,7 @@ export interface UnknownCharacter {
 /** How many unknown characters an error message lists before "and N more". */
 const LISTED = 12;
 
+/** One token per distinct character of the training text (as nanoGPT's Shakespeare-char). */
 export class CharTokenizer implements Tokenizer {
   readonly type = 'char' as const;
   /** chars[id] is the character of token `id`. */
@@ -102,6 +104,7 @@ export class CharTokenizer implements Tokenizer {
     return new CharTokenizer(cps.map((cp) => String.fromCodePoint(cp)));
   }
 
+  /** Rebuild from toJSON() output; throws TokenizerError when it is malformed. */
   static fromJSON(json: unknown): CharTokenizer {
     const j = json as Partial<CharTokenizerJSON> | null;
     if (j === null || typeof j !== 'object' || j.type !== 'char') {
@@ -173,6 +176,7 @@ export class CharTokenizer implements Tokenizer {
     return [...found.values()];
   }
 
+  /** The vocabulary as plain JSON, for tokenizer.json. */
   toJSON(): CharTokenizerJSON {
     return { type: 'char', chars: [...this.chars] };
   }

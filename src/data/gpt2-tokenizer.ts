@@ -17,6 +17,7 @@ import { TokenizerError } from './errors.js';
 import type { Tokenizer } from './tokenizer.js';
 import { assertWellFormed, checkIds, describeValue } from './text.js';
 
+/** A Gpt2Tokenizer as tokenizer.json stores it (the vocabulary is GPT-2's, not stored). */
 export interface Gpt2TokenizerJSON {
   type: 'gpt2';
 }
@@ -41,12 +42,14 @@ function table(): Uint8Array[] {
   return tokenBytes;
 }
 
+/** GPT-2's own byte-level BPE (50,257 tokens), from the gpt-tokenizer package. */
 export class Gpt2Tokenizer implements Tokenizer {
   readonly type = 'gpt2' as const;
   readonly vocabSize = VOCAB_SIZE;
   /** `<|endoftext|>`, the document separator (50256). */
   readonly eotToken = EOT;
 
+  /** Rebuild from toJSON() output; throws TokenizerError when it is malformed. */
   static fromJSON(json: unknown): Gpt2Tokenizer {
     const j = json as Partial<Gpt2TokenizerJSON> | null;
     if (j === null || typeof j !== 'object' || j.type !== 'gpt2') {
@@ -77,6 +80,7 @@ export class Gpt2Tokenizer implements Tokenizer {
     return utf8Decoder.decode(bytes);
   }
 
+  /** `{ type: 'gpt2' }`, for tokenizer.json. */
   toJSON(): Gpt2TokenizerJSON {
     return { type: 'gpt2' };
   }

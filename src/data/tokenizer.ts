@@ -11,11 +11,13 @@ import { CharTokenizer, type CharTokenizerJSON } from './char-tokenizer.js';
 import { BpeTokenizer, type BpeTokenizerJSON } from './bpe-tokenizer.js';
 import { Gpt2Tokenizer, type Gpt2TokenizerJSON } from './gpt2-tokenizer.js';
 
+/** The kinds of tokenizer: characters, byte-level BPE, GPT-2's. */
 export type TokenizerType = 'char' | 'bpe' | 'gpt2';
 
 /** What `toJSON()` returns: plain JSON, saved beside a checkpoint as `tokenizer.json`. */
 export type TokenizerJSON = CharTokenizerJSON | BpeTokenizerJSON | Gpt2TokenizerJSON;
 
+/** Text to token ids and back; every tokenizer also serialises itself for checkpoints. */
 export interface Tokenizer {
   readonly type: TokenizerType;
   /** Number of token ids: every id is in [0, vocabSize). */
@@ -24,6 +26,7 @@ export interface Tokenizer {
   encode(text: string): Int32Array;
   /** Token ids → text. Ids outside [0, vocabSize) throw a TokenizerError. */
   decode(ids: ArrayLike<number>): string;
+  /** Plain JSON that tokenizerFromJSON() turns back into the same tokenizer. */
   toJSON(): TokenizerJSON;
 }
 

@@ -6,6 +6,7 @@
 import { DeviceError } from '../errors.js';
 import { Device, type DeviceOptions } from './device.js';
 
+/** Options of init(): a GPU object to use, the power preference, and the device's batching. */
 export interface InitOptions extends DeviceOptions {
   /** A `GPU` object to use instead of `navigator.gpu` or Dawn. */
   gpu?: GPU;
@@ -27,7 +28,12 @@ const LIMITS_WE_WANT = [
 /** Acquire a WebGPU device. Each call gives a new, independent device. */
 export async function init(options: InitOptions = {}): Promise<Device> {
   const gpu = options.gpu ?? (await platformGPU());
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  } catch (err) {
+    throw new DeviceError('init', `the WebGPU adapter request failed: ${(err as Error).message}`, 'WebGPU is present but unusable here; check the browser\'s GPU settings (chrome://gpu) or its flags (--enable-unsafe-webgpu)');
+  }
   if (!adapter) {
     throw new DeviceError(
       'init',
@@ -69,7 +75,15 @@ async function platformGPU(): Promise<GPU> {
     })();
     return dawn;
   }
-  throw new DeviceError('init', 'this environment has no WebGPU (navigator.gpu is missing)', 'use a browser with WebGPU enabled, or Node.js with the `webgpu` package');
+  // Browsers expose navigator.gpu only to secure contexts (https, or http on localhost / 127.0.0.1).
+  const insecure = (globalThis as { isSecureContext?: boolean }).isSecureContext === false;
+  throw new DeviceError(
+    'init',
+    'this environment has no WebGPU (navigator.gpu is missing)',
+    insecure
+      ? 'this page is not a secure context, and browsers only offer WebGPU to those: open it over https or from http://localhost / 127.0.0.1'
+      : 'use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, or Chromium with --enable-unsafe-webgpu), or Node.js with the `webgpu` package',
+  );
 }
 
 function isNode(): boolean {

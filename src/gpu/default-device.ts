@@ -7,6 +7,7 @@ import type { Device } from './device.js';
 
 let current: Device | null = null;
 
+/** Make `device` the one creation functions use when no `{ device }` is given (null: none). */
 export function useDevice(device: Device | null): void {
   current = device;
 }

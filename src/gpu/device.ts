@@ -1,3 +1,5 @@
+// The shipped declarations name WebGPU's types (GPUDevice, …): this makes a user's compiler load them.
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * A wgrad device: one WebGPU device with its limits, buffer pool, kernel registry, caches and the
  * command batch that ops record into. Nothing here is global: two devices in one process are
@@ -9,11 +11,13 @@ import { BufferPool, type PooledBuffer } from './pool.js';
 import { KernelRegistry, type Overrides } from './registry.js';
 import { KERNEL_SOURCES } from './kernel-sources.js';
 
+/** Options of a Device (they can also be passed to init()). */
 export interface DeviceOptions {
   /** Submit the recorded commands after this many dispatches (they are also submitted at every readback). */
   maxDispatchesPerSubmit?: number;
 }
 
+/** One dispatch as Device.dispatch takes it: pooled buffers by binding name, Params values, overrides and a workgroup count. */
 export interface DispatchArgs {
   /** Storage buffers by the names the WGSL declares. */
   bindings: Readonly<Record<string, PooledBuffer>>;
@@ -24,6 +28,7 @@ export interface DispatchArgs {
   workgroups: number;
 }
 
+/** What Device.memory() reports: live tensors and GPU bytes, to prove that code does not leak. */
 export interface MemoryInfo {
   /** Tensors created on this device and not yet disposed. */
   tensors: number;
@@ -52,6 +57,7 @@ interface Binding {
   lastBatch: number;
 }
 
+/** A WebGPU device and everything wgrad keeps per device: limits, buffer pool, kernel registry, pipeline and bind-group caches, and the command batch. Get one from init(); two devices in one process are independent. */
 export class Device {
   readonly gpu: GPUDevice;
   readonly limits: GPUSupportedLimits;
@@ -212,6 +218,7 @@ export class Device {
     this.throwPendingErrors();
   }
 
+  /** Live tensors and GPU bytes in use and held by the pool, now. */
   memory(): MemoryInfo {
     return { tensors: this.liveTensors, bytesInUse: this.pool.bytesInUse, bytesAllocated: this.pool.bytesAllocated };
   }

@@ -14,12 +14,14 @@ import { ShaderStage } from './flags.js';
 
 const PRELUDE_FILE = 'common.wgsl';
 
+/** A storage buffer a kernel declares: its WGSL name, binding number and access. */
 export interface StorageBinding {
   readonly name: string;
   readonly binding: number;
   readonly readOnly: boolean;
 }
 
+/** A field of a kernel's Params uniform, as reflected from the WGSL. */
 export interface UniformField {
   readonly name: string;
   readonly offset: number;
@@ -29,6 +31,7 @@ export interface UniformField {
   readonly length: number;
 }
 
+/** What the registry reflected of one compute entry point: its file, bindings, Params layout, overrides and workgroup size. */
 export interface KernelInfo {
   readonly entry: string;
   readonly file: string;
@@ -45,6 +48,7 @@ interface Compiled {
   readonly layout: GPUBindGroupLayout;
 }
 
+/** Values of a kernel's `override` constants by name. */
 export type Overrides = Readonly<Record<string, number>>;
 
 export class KernelRegistry {

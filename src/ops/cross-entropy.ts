@@ -15,8 +15,10 @@ import { sum } from './reduce.js';
 import { logSoftmax } from './softmax.js';
 import { expectSameDevice, expectTensor } from './validate.js';
 
+/** How per-row losses are combined: their mean over counted rows, their sum, or none (one loss per row). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options of crossEntropy: the reduction and the target value that is ignored. */
 export interface CrossEntropyOptions {
   /** Rows whose target equals this get loss 0, no gradient, and do not count in the mean. Default -100, as PyTorch. */
   ignoreIndex?: number;

@@ -16,10 +16,14 @@ export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, 
 /** Op codes of `compare_op`. */
 export const COMPARE_OPS = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
 
+/** Names of the unary elementwise ops (the keys of UNARY_OPS). */
 export type UnaryOp = keyof typeof UNARY_OPS;
+/** Names of the binary arithmetic ops (the keys of BINARY_OPS). */
 export type BinaryOp = keyof typeof BINARY_OPS;
+/** Names of the comparisons (the keys of COMPARE_OPS). */
 export type CompareOp = keyof typeof COMPARE_OPS;
 
+/** Apply the unary op `op` elementwise (the named functions `exp`, `relu`, … call this). */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   expectTensor(op, 'x', x);
   const out = Tensor.empty(x.device, x.shape, 'float32', op);
@@ -194,35 +198,63 @@ function launchElementwise(op: string, entry: string, inputs: readonly InputInde
   launch(op, `${entry}_vec4`, { bindings, uniforms: args.uniforms, overrides, threads: Math.ceil(n / 4 / items) });
 }
 
+/** −x elementwise. */
 export const neg = (x: Tensor) => unary('neg', x);
+/** |x| elementwise. */
 export const abs = (x: Tensor) => unary('abs', x);
+/** eˣ elementwise. */
 export const exp = (x: Tensor) => unary('exp', x);
+/** Natural logarithm elementwise (NaN below 0, −∞ at 0). */
 export const log = (x: Tensor) => unary('log', x);
+/** Square root elementwise. */
 export const sqrt = (x: Tensor) => unary('sqrt', x);
+/** 1/√x elementwise. */
 export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+/** Sine elementwise (radians). */
 export const sin = (x: Tensor) => unary('sin', x);
+/** Cosine elementwise (radians). */
 export const cos = (x: Tensor) => unary('cos', x);
+/** Hyperbolic tangent elementwise. */
 export const tanh = (x: Tensor) => unary('tanh', x);
+/** 1 / (1 + e⁻ˣ) elementwise. */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+/** max(x, 0) elementwise. */
 export const relu = (x: Tensor) => unary('relu', x);
+/** GELU, tanh approximation (GPT-2's), elementwise. */
 export const gelu = (x: Tensor) => unary('gelu', x);
+/** x² elementwise. */
 export const square = (x: Tensor) => unary('square', x);
+/** 1/x elementwise. */
 export const reciprocal = (x: Tensor) => unary('reciprocal', x);
+/** −1, 0 or 1 by the sign of x, elementwise (not differentiable). */
 export const sign = (x: Tensor) => unary('sign', x);
 /** The derivative of gelu (tanh form) at x: what gelu's backward multiplies by. */
 export const geluGrad = (x: Tensor) => unary('geluGrad', x);
 
+/** a + b with NumPy broadcasting; either side may be a number. */
 export const add = (a: Tensor | number, b: Tensor | number) => binary('add', a, b);
+/** a − b with NumPy broadcasting; either side may be a number. */
 export const sub = (a: Tensor | number, b: Tensor | number) => binary('sub', a, b);
+/** a · b with NumPy broadcasting; either side may be a number. */
 export const mul = (a: Tensor | number, b: Tensor | number) => binary('mul', a, b);
+/** a / b with NumPy broadcasting; either side may be a number. */
 export const div = (a: Tensor | number, b: Tensor | number) => binary('div', a, b);
+/** aᵇ with NumPy broadcasting; either side may be a number. */
 export const pow = (a: Tensor | number, b: Tensor | number) => binary('pow', a, b);
+/** The larger of a and b, broadcast; ties split the gradient evenly. */
 export const maximum = (a: Tensor | number, b: Tensor | number) => binary('maximum', a, b);
+/** The smaller of a and b, broadcast; ties split the gradient evenly. */
 export const minimum = (a: Tensor | number, b: Tensor | number) => binary('minimum', a, b);
 
+/** a == b elementwise with broadcasting, as a bool tensor. */
 export const eq = (a: Tensor, b: Tensor | number) => compare('eq', a, b);
+/** a != b elementwise with broadcasting, as a bool tensor. */
 export const ne = (a: Tensor, b: Tensor | number) => compare('ne', a, b);
+/** a < b elementwise with broadcasting, as a bool tensor. */
 export const lt = (a: Tensor, b: Tensor | number) => compare('lt', a, b);
+/** a <= b elementwise with broadcasting, as a bool tensor. */
 export const le = (a: Tensor, b: Tensor | number) => compare('le', a, b);
+/** a > b elementwise with broadcasting, as a bool tensor. */
 export const gt = (a: Tensor, b: Tensor | number) => compare('gt', a, b);
+/** a >= b elementwise with broadcasting, as a bool tensor. */
 export const ge = (a: Tensor, b: Tensor | number) => compare('ge', a, b);

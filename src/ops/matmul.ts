@@ -17,6 +17,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { record } from '../tensor/record.js';
 import { expectSameDevice, expectTensor } from './validate.js';
 
+/** Options of matmul: transposed operands and a fused bias. */
 export interface MatmulOptions {
   /** Read `a` as its transpose: `a` is stored (…, K, M). Ignored for a 1-D `a` (a vector is its own transpose). */
   transA?: boolean;

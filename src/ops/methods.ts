@@ -10,47 +10,86 @@ import * as reduce from './reduce.js';
 import * as sm from './softmax.js';
 import { matmul, type MatmulOptions } from './matmul.js';
 
+/** A tensor or a number, for the binary methods. */
 type Other = Tensor | number;
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
+    /** `this + other`, broadcast (see {@link add}). */
     add(other: Other): Tensor;
+    /** `this − other`, broadcast (see {@link sub}). */
     sub(other: Other): Tensor;
+    /** `this · other`, broadcast (see {@link mul}). */
     mul(other: Other): Tensor;
+    /** `this / other`, broadcast (see {@link div}). */
     div(other: Other): Tensor;
+    /** `thisᵒᵗʰᵉʳ`, broadcast (see {@link pow}). */
     pow(other: Other): Tensor;
+    /** The larger of this and other, broadcast (see {@link maximum}). */
     maximum(other: Other): Tensor;
+    /** The smaller of this and other, broadcast (see {@link minimum}). */
     minimum(other: Other): Tensor;
+    /** `this == other` as a bool tensor (see {@link eq}). */
     eq(other: Other): Tensor;
+    /** `this != other` as a bool tensor (see {@link ne}). */
     ne(other: Other): Tensor;
+    /** `this < other` as a bool tensor (see {@link lt}). */
     lt(other: Other): Tensor;
+    /** `this <= other` as a bool tensor (see {@link le}). */
     le(other: Other): Tensor;
+    /** `this > other` as a bool tensor (see {@link gt}). */
     gt(other: Other): Tensor;
+    /** `this >= other` as a bool tensor (see {@link ge}). */
     ge(other: Other): Tensor;
+    /** −this (see {@link neg}). */
     neg(): Tensor;
+    /** |this| (see {@link abs}). */
     abs(): Tensor;
+    /** e to the power of this (see {@link exp}). */
     exp(): Tensor;
+    /** Natural logarithm (see {@link log}). */
     log(): Tensor;
+    /** Square root (see {@link sqrt}). */
     sqrt(): Tensor;
+    /** 1/√this (see {@link rsqrt}). */
     rsqrt(): Tensor;
+    /** Sine (see {@link sin}). */
     sin(): Tensor;
+    /** Cosine (see {@link cos}). */
     cos(): Tensor;
+    /** Hyperbolic tangent (see {@link tanh}). */
     tanh(): Tensor;
+    /** Logistic sigmoid (see {@link sigmoid}). */
     sigmoid(): Tensor;
+    /** max(this, 0) (see {@link relu}). */
     relu(): Tensor;
+    /** GELU, tanh approximation (see {@link gelu}). */
     gelu(): Tensor;
+    /** this² (see {@link square}). */
     square(): Tensor;
+    /** 1/this (see {@link reciprocal}). */
     reciprocal(): Tensor;
+    /** Reorder the dimensions (see {@link permute}). */
     permute(dims: readonly number[]): Tensor;
+    /** Swap two dimensions, the last two by default (see {@link transpose}). */
     transpose(dim0?: number, dim1?: number): Tensor;
+    /** Elements start..end (by step) along one axis (see {@link slice}). */
     slice(axis: number, start: number, end?: number, step?: number): Tensor;
+    /** Repeat along broadcast dimensions to `shape` (see {@link broadcastTo}). */
     broadcastTo(shape: readonly number[]): Tensor;
+    /** Sum over axes, all by default (see {@link sum}). */
     sum(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Mean over axes, all by default (see {@link mean}). */
     mean(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Maximum over axes, all by default (see {@link max}). */
     max(axes?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Index of the maximum along an axis, as int32 (see {@link argmax}). */
     argmax(axis?: number, keepdim?: boolean): Tensor;
+    /** Softmax along an axis, the last by default (see {@link softmax}). */
     softmax(axis?: number): Tensor;
+    /** Matrix product with batching (see {@link matmul}). */
     matmul(other: Tensor, options?: MatmulOptions): Tensor;
+    /** log(softmax) along an axis, computed stably (see {@link logSoftmax}). */
     logSoftmax(axis?: number): Tensor;
   }
 }

@@ -4,6 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Optimizer, checkNumber, type ParamGroup } from './optimizer.js';
 
+/** Hyper-parameters of AdamW (PyTorch's defaults unless given). */
 export interface AdamWOptions {
   lr?: number;
   beta1?: number;

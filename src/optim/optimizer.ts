@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import { parameterGroups } from './groups.js';
 
+/** Parameters that share a learning rate and a weight decay. */
 export interface ParamGroup {
   params: Tensor[];
   /** Names for the state dict (default: the parameters' positions). */
@@ -17,12 +18,14 @@ export interface ParamGroup {
   weightDecay?: number;
 }
 
+/** An optimizer's state as plain data: step count and per-parameter buffers (moments), by parameter name. */
 export interface OptimizerState {
   step: number;
   /** Per parameter name: its state buffers (moments) as float32 arrays. */
   buffers: Record<string, Record<string, Float32Array>>;
 }
 
+/** The base of AdamW and SGD: parameter groups, stepping, zeroGrad, and a state that saves and restores exactly. */
 export abstract class Optimizer {
   readonly groups: ParamGroup[];
   /** Learning rate of groups that do not set their own; schedules set it every step. */
@@ -53,6 +56,7 @@ export abstract class Optimizer {
     }
   }
 
+  /** Apply one update to `param` given its gradient (each optimizer's kernel). */
   protected abstract update(param: Tensor, grad: Tensor, lr: number, weightDecay: number): void;
 
   /** A named state buffer of a parameter, created as zeros on first use. */
@@ -62,6 +66,7 @@ export abstract class Optimizer {
     return (state[name] ??= keep(zeros(param.shape, { device: param.device })));
   }
 
+  /** Drop the gradients of every parameter the optimizer updates. */
   zeroGrad(): void {
     for (const group of this.groups) {
       for (const p of group.params) {
@@ -71,6 +76,7 @@ export abstract class Optimizer {
     }
   }
 
+  /** The state (moments read back from the GPU as float32) for a checkpoint. */
   async stateDict(): Promise<OptimizerState> {
     const buffers: OptimizerState['buffers'] = {};
     for (const [name, p] of this.named()) {
@@ -82,6 +88,7 @@ export abstract class Optimizer {
     return { step: this.steps, buffers };
   }
 
+  /** Restore a state from stateDict(); parameter names and sizes must match. */
   loadStateDict(state: OptimizerState): void {
     const named = new Map(this.named());
     for (const [name, bufs] of Object.entries(state.buffers)) {

@@ -1,8 +1,10 @@
 /** Learning-rate schedules: functions from the step (0-based) to the learning rate. */
 import { ValueError } from '../errors.js';
 
+/** A learning rate as a function of the step number. */
 export type Schedule = (step: number) => number;
 
+/** The same learning rate at every step. */
 export function constant(lr: number): Schedule {
   return () => lr;
 }

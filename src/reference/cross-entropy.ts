@@ -5,6 +5,7 @@
  */
 import { ndarray, type NDArray } from './ndarray.js';
 
+/** Options of the cross-entropy oracle (as the op's). */
 export interface CrossEntropyAttrs {
   ignoreIndex?: number;
   reduction?: 'mean' | 'sum' | 'none';

@@ -1,6 +1,7 @@
 /** Float64 oracles of kernels/elementwise.wgsl: unary, binary, compare, where. */
 import { atBroadcast, broadcast, ndarray, unravel, type NDArray } from './ndarray.js';
 
+/** The scalar functions of the unary ops, in float64, by op name (the oracle's table; `unary()` is its interface). @internal */
 export const unaryFns = {
   neg: (x: number) => -x,
   abs: Math.abs,
@@ -24,6 +25,7 @@ export const unaryFns = {
   },
 } as const;
 
+/** The scalar functions of the binary ops, in float64, by op name (the oracle's table; `binary()` is its interface). @internal */
 export const binaryFns = {
   add: (a: number, b: number) => a + b,
   sub: (a: number, b: number) => a - b,
@@ -34,6 +36,7 @@ export const binaryFns = {
   minimum: Math.min,
 } as const;
 
+/** The scalar comparisons, by op name (the oracle's table; `compare()` is its interface). @internal */
 export const compareFns = {
   eq: (a: number, b: number) => a === b,
   ne: (a: number, b: number) => a !== b,
@@ -43,6 +46,7 @@ export const compareFns = {
   ge: (a: number, b: number) => a >= b,
 } as const;
 
+/** Oracle of the unary ops: `op` applied to every element. */
 export function unary(op: keyof typeof unaryFns, x: NDArray): NDArray {
   return ndarray(x.shape, Array.from(x.data, unaryFns[op]));
 }
@@ -58,14 +62,17 @@ export function broadcastMap(inputs: readonly NDArray[], fn: (...v: number[]) =>
   return out;
 }
 
+/** Oracle of the binary ops, with NumPy broadcasting. */
 export function binary(op: keyof typeof binaryFns, a: NDArray, b: NDArray): NDArray {
   return broadcastMap([a, b], binaryFns[op]);
 }
 
+/** Oracle of the comparisons, with NumPy broadcasting: 1 where true, 0 where false. */
 export function compare(op: keyof typeof compareFns, a: NDArray, b: NDArray): NDArray {
   return broadcastMap([a, b], (x, y) => (compareFns[op](x!, y!) ? 1 : 0));
 }
 
+/** Oracle of where(): `a` where cond ≠ 0, else `b`, broadcast. */
 export function where(cond: NDArray, a: NDArray, b: NDArray): NDArray {
   return broadcastMap([cond, a, b], (c, x, y) => (c !== 0 ? x! : y!));
 }

@@ -1,6 +1,7 @@
 /** Float64 oracles of the layout ops (src/ops/layout.ts): permute, slice, concat, broadcastTo, gather. */
 import { atBroadcast, ndarray, stridesOf, unravel, type NDArray } from './ndarray.js';
 
+/** Oracle of permute: dimensions reordered by `dims`. */
 export function permute(x: NDArray, dims: readonly number[]): NDArray {
   const shape = dims.map((d) => x.shape[d]!);
   const strides = stridesOf(x.shape);
@@ -12,6 +13,7 @@ export function permute(x: NDArray, dims: readonly number[]): NDArray {
   return out;
 }
 
+/** Oracle of slice: elements start..end by step along `axis`. */
 export function slice(x: NDArray, axis: number, start: number, end: number | undefined, step = 1): NDArray {
   const len = x.shape[axis]!;
   const norm = (v: number) => Math.min(len, Math.max(0, v < 0 ? v + len : v));
@@ -28,6 +30,7 @@ export function slice(x: NDArray, axis: number, start: number, end: number | und
   return out;
 }
 
+/** Oracle of concat along `axis`. */
 export function concat(xs: readonly NDArray[], axis: number): NDArray {
   const shape = xs[0]!.shape.map((d, i) => (i === axis ? xs.reduce((s, x) => s + x.shape[axis]!, 0) : d));
   const out = ndarray(shape);
@@ -41,6 +44,7 @@ export function concat(xs: readonly NDArray[], axis: number): NDArray {
   return out;
 }
 
+/** Oracle of broadcastTo. */
 export function broadcastTo(x: NDArray, shape: readonly number[]): NDArray {
   const out = ndarray(shape);
   for (let i = 0; i < out.data.length; i++) out.data[i] = atBroadcast(x, unravel(i, shape));

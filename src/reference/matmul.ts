@@ -5,6 +5,7 @@
 import { unaryFns } from './elementwise.js';
 import { broadcast, ndarray, unravel, type NDArray } from './ndarray.js';
 
+/** Options of the matmul oracle (as the op's, plus the fused activation). */
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;

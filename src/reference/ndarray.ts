@@ -7,6 +7,7 @@ export interface NDArray {
   readonly data: Float64Array;
 }
 
+/** A new NDArray of `shape`, from `data` or zero-filled. */
 export function ndarray(shape: readonly number[], data?: ArrayLike<number>): NDArray {
   const size = shape.reduce((a, b) => a * b, 1);
   return { shape: [...shape], data: data ? Float64Array.from(data) : new Float64Array(size) };

@@ -48,6 +48,7 @@ function fold(x: NDArray, axes: number | readonly number[] | undefined, keepdim:
   return out;
 }
 
+/** Oracle of sum over axes (all by default). */
 export function sum(x: NDArray, axes?: number | readonly number[], keepdim = false): NDArray {
   return fold(x, axes, keepdim, 0, (acc, v) => acc + v, (acc) => acc);
 }

@@ -8,6 +8,7 @@ import { Rng } from './random.js';
 import { checkShape, sizeOf, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
+/** Where and how creation functions make a tensor: its device (default: the latest init()'s) and dtype. */
 export interface CreateOptions {
   /** Defaults to the device of the latest init(). */
   device?: Device;
@@ -16,6 +17,7 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
+/** Creation options plus the seed (or generator) of random values. */
 export interface RandomOptions extends CreateOptions {
   seed?: number;
   /** Or an existing generator, whose state advances. */
@@ -58,10 +60,12 @@ export function full(shape: Shape, value: number, options: CreateOptions = {}): 
   return withGrad(t, options);
 }
 
+/** A new float32 (or `options.dtype`) tensor of zeros. */
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
   return full(shape, 0, options);
 }
 
+/** A new float32 (or `options.dtype`) tensor of ones. */
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
   return full(shape, 1, options);
 }

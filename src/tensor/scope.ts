@@ -5,7 +5,9 @@
  */
 import { WgradError } from '../errors.js';
 
+/** Anything scope() can free: tensors, and objects holding GPU memory such as quantized weights. */
 export interface Disposable {
+  /** Free the GPU memory; safe to call twice. */
   dispose(): void;
   readonly isDisposed: boolean;
 }
@@ -23,6 +25,7 @@ export function keep<T extends Disposable>(t: T): T {
   return t;
 }
 
+/** Run `fn` and dispose every tensor it created except those it returns (also inside arrays or objects) and those passed to keep(). Synchronous: `fn` must not await. */
 export function scope<T>(fn: () => T): T {
   const tracked = new Set<Disposable>();
   stack.push(tracked);

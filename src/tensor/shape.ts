@@ -4,6 +4,7 @@ import { IndexError, ShapeError, fmtShape } from '../errors.js';
 /** Kernels carry shapes in 8 slots (see kernels/common.wgsl). */
 export const MAX_RANK = 8;
 
+/** A tensor's dimensions, outermost first; [] is a scalar (rank 0). */
 export type Shape = readonly number[];
 
 export function sizeOf(shape: Shape): number {

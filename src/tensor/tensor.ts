@@ -20,6 +20,7 @@ export class Storage {
 
 let nextTensorId = 1;
 
+/** A float32, int32 or bool array on one GPU device: a dtype, a shape and contiguous storage. Create tensors with tensor(), zeros(), randn(), … and free them with dispose() or scope(). */
 export class Tensor {
   readonly id = nextTensorId++;
   readonly device: Device;
@@ -121,6 +122,7 @@ export class Tensor {
     node?.release();
   }
 
+  /** `Tensor(#id, [shape], dtype)`, for messages and logs. */
   toString(): string {
     return `Tensor(#${this.id}, ${fmtShape(this.shape)}, ${this.dtype}${this.isDisposed ? ', disposed' : ''})`;
   }

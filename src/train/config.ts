@@ -6,6 +6,7 @@
 import { ValueError } from '../errors.js';
 import type { GPTConfig } from '../nn/gpt.js';
 
+/** Every setting of a training run (each is a `wgrad train` flag). */
 export interface TrainConfig {
   nLayer: number;
   nHead: number;
@@ -37,6 +38,7 @@ export interface TrainConfig {
   bpeVocab: number;
 }
 
+/** Named configurations (`--preset`): tiny, baby (nanoGPT's CPU run), … */
 export const PRESETS: Record<string, Partial<TrainConfig>> = {
   /** nanoGPT's CPU configuration (config/train_shakespeare_char.py with its CPU overrides). */
   baby: {
@@ -90,6 +92,7 @@ export function checkConfig(c: TrainConfig): void {
   if (c.tokenizer !== 'char' && c.tokenizer !== 'bpe') throw new ValueError('config', `tokenizer '${c.tokenizer}' is unknown`, 'use char or bpe');
 }
 
+/** The GPTConfig a training configuration describes, for a vocabulary of `vocabSize`. */
 export function modelConfig(c: TrainConfig, vocabSize: number): GPTConfig {
   return { vocabSize, blockSize: c.blockSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, dropout: c.dropout, bias: c.bias };
 }

@@ -8,6 +8,7 @@ import { scope } from '../tensor/scope.js';
 import { tensor } from '../tensor/create.js';
 import type { GPT } from '../nn/gpt.js';
 
+/** Mean cross-entropy of the model over every full window of `tokens`, in batches, without gradients. */
 export async function evaluateText(model: GPT, tokens: Int32Array, batchSize: number): Promise<{ loss: number; tokens: number }> {
   const T = model.config.blockSize;
   const windows = Math.floor((tokens.length - 1) / T);

@@ -12,6 +12,7 @@ import { tensor } from '../tensor/create.js';
 import { Rng } from '../tensor/random.js';
 import type { GPT, LayerCache } from '../nn/gpt.js';
 
+/** How generate() picks each token: temperature, top-k, top-p and the seed. */
 export interface SampleOptions {
   /** Softmax temperature; 0 means greedy (argmax). */
   temperature?: number;

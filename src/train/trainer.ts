@@ -19,6 +19,7 @@ import { warmupCosine, type Schedule } from '../optim/schedule.js';
 import { sampleBatch } from '../data/batches.js';
 import { modelConfig, type TrainConfig } from './config.js';
 
+/** What one training step reports. */
 export interface StepInfo {
   step: number;
   loss: number;
@@ -35,6 +36,7 @@ export interface TrainState {
   bestValLoss: number | null;
 }
 
+/** The training loop of `wgrad train`: seeded batches, AdamW with warmup and cosine decay, gradient accumulation and clipping, evaluation, and a state that resumes exactly. */
 export class Trainer {
   readonly model: GPT;
   readonly optimizer: AdamW;
@@ -115,6 +117,7 @@ export class Trainer {
     return { step: this.step, batchRng: this.batchRng.state, evalSeed: this.config.seed, dropoutRng: this.model.rngState, bestValLoss: this.bestValLoss };
   }
 
+  /** Continue from a saved TrainState (with the optimizer state loaded separately). */
   restore(state: TrainState): void {
     this.step = state.step;
     this.batchRng.state = state.batchRng;
@@ -122,6 +125,7 @@ export class Trainer {
     this.bestValLoss = state.bestValLoss;
   }
 
+  /** Free the model and the optimizer state. */
   dispose(): void {
     this.optimizer.dispose();
     this.model.dispose();
