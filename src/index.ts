@@ -35,7 +35,7 @@ export { softmax, logSoftmax } from './ops/softmax.js';
 export { matmul, type MatmulOptions } from './ops/matmul.js';
 export { layerNorm, composedLayerNorm } from './ops/layernorm.js';
 export { crossEntropy, composedCrossEntropy, type CrossEntropyOptions, type Reduction } from './ops/cross-entropy.js';
-export { attention, composedAttention, type AttentionOptions } from './ops/attention.js';
+export { attention, composedAttention, multiHeadAttention, type AttentionOptions } from './ops/attention.js';
 export { dropout } from './ops/dropout.js';
 export { Module, ModuleDict } from './nn/module.js';
 export { Linear, Embedding, LayerNorm, Dropout, GELU } from './nn/layers.js';
