@@ -19,8 +19,7 @@ import { splitTokens } from '../data/batches.js';
 import type { UnknownPolicy } from '../data/unknown-text.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { readCheckpointDir } from '../io/checkpoint-dir.js';
-import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from '../io/safetensors.js';
-import type { OptimizerState } from '../optim/optimizer.js';
+import { decodeOptimizerState, encodeOptimizerState } from '../io/model-files.js';
 import { ALL_LINEAR, addAdapter, baseWeightBytes, countParameters, loraLayers } from '../lora/adapters.js';
 import { ADAPTER_WEIGHTS } from '../lora/peft.js';
 import { loadAdapter, saveAdapter } from '../io/adapter-dir.js';
@@ -142,7 +141,7 @@ export async function runFinetune(device: Device, o: FinetuneOptions, overrides:
     if (saved) {
       run.restore(saved as unknown as TrainState);
       if (loraRng && saved.loraRng) loraRng.state = saved.loraRng;
-      if (resumed!.files['optimizer.safetensors']) run.optimizer.loadStateDict(decodeOptimizer(resumed!.files['optimizer.safetensors']));
+      if (resumed!.files['optimizer.safetensors']) run.optimizer.loadStateDict(decodeOptimizerState(resumed!.files['optimizer.safetensors']));
     }
 
     const { trainable, total } = countParameters(model);
@@ -160,7 +159,7 @@ export async function runFinetune(device: Device, o: FinetuneOptions, overrides:
       : async (dir: string) => {
         await saveAdapter(dir, model, ADAPTER, { base: spec.base, extra: { base_quantization: spec.qlora, unknown: spec.unknown === 'replace' ? { policy: 'replace', replacement: spec.replacement } : { policy: 'error' } } }, {
           'tokenizer.json': JSON.stringify(tokenizer.toJSON()),
-          'optimizer.safetensors': encodeOptimizer(await run.optimizer.stateDict()),
+          'optimizer.safetensors': encodeOptimizerState(await run.optimizer.stateDict()),
           'train_state.json': JSON.stringify(trainState(), null, 2),
         });
       };
@@ -190,24 +189,6 @@ function parseState(bytes: Uint8Array | undefined, dir: string): SavedState {
 }
 
 /** Optimizer moments as in model checkpoints: `<param>.m` / `<param>.v`, the step in the metadata. */
-function encodeOptimizer(state: OptimizerState): Uint8Array {
-  const tensors: Record<string, SafetensorsInput> = {};
-  for (const [name, bufs] of Object.entries(state.buffers)) {
-    for (const [key, values] of Object.entries(bufs)) tensors[`${name}.${key}`] = { dtype: 'F32', shape: [values.length], data: values };
-  }
-  return encodeSafetensors(tensors, { step: String(state.step) });
-}
-
-function decodeOptimizer(bytes: Uint8Array): OptimizerState {
-  const decoded = decodeSafetensors(bytes);
-  const buffers: OptimizerState['buffers'] = {};
-  for (const [key, t] of Object.entries(decoded.tensors)) {
-    const dot = key.lastIndexOf('.');
-    (buffers[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = toFloat32Array(t, key);
-  }
-  return { step: Number(decoded.metadata.step ?? 0), buffers };
-}
-
 function fmtBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }

@@ -13,7 +13,7 @@
 import type { Device } from '../gpu/device.js';
 import { CheckpointError, LimitError } from '../errors.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { tensor } from '../tensor/create.js';
 import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from './safetensors.js';
@@ -28,10 +28,9 @@ export interface Checkpoint {
   /** train_state.json, when the checkpoint can be resumed. */
   trainState: Record<string, unknown> | null;
   /** The optimizer moments, to pass to Optimizer.loadStateDict. */
-  optimizerState: { step: number; buffers: Record<string, Record<string, Float32Array>> } | null;
+  optimizerState: OptimizerState | null;
 }
 
-/** What a checkpoint is written from: the model and tokenizer, and for resuming the optimizer and training state. */
 /** What a checkpoint is made from; the optimizer and training state only when training should resume. */
 export interface CheckpointParts {
   /** The model whose weights are saved. */
@@ -85,12 +84,7 @@ export async function checkpointFiles(parts: CheckpointParts): Promise<Record<st
     'tokenizer.json': JSON.stringify(parts.tokenizer.toJSON()),
   };
   if (parts.optimizer && parts.trainState) {
-    const state = await parts.optimizer.stateDict();
-    const tensors: Record<string, SafetensorsInput> = {};
-    for (const [name, bufs] of Object.entries(state.buffers)) {
-      for (const [key, values] of Object.entries(bufs)) tensors[`${name}.${key}`] = { dtype: 'F32', shape: [values.length], data: values };
-    }
-    files['optimizer.safetensors'] = encodeSafetensors(tensors, { step: String(state.step) });
+    files['optimizer.safetensors'] = encodeOptimizerState(await parts.optimizer.stateDict());
     files['train_state.json'] = JSON.stringify(parts.trainState, null, 2);
   }
   return files;
@@ -121,17 +115,28 @@ export function checkpointFromFiles(files: Readonly<Record<string, Uint8Array>>,
     throw err;
   }
   const trainState = files['train_state.json'] ? (parseJSON(files['train_state.json'], 'train_state.json', source) as Record<string, unknown>) : null;
-  let optimizerState: Checkpoint['optimizerState'] = null;
-  if (files['optimizer.safetensors']) {
-    const decoded = decodeSafetensors(files['optimizer.safetensors']);
-    const buffers: Record<string, Record<string, Float32Array>> = {};
-    for (const [key, t] of Object.entries(decoded.tensors)) {
-      const dot = key.lastIndexOf('.');
-      (buffers[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = toFloat32Array(t, key);
-    }
-    optimizerState = { step: Number(decoded.metadata.step ?? 0), buffers };
-  }
+  const optimizerState = files['optimizer.safetensors'] ? decodeOptimizerState(files['optimizer.safetensors']) : null;
   return { model, tokenizer, trainState, optimizerState };
+}
+
+/** optimizer.safetensors: each moment buffer as `<param>.<buffer>` (F32), the step count in the metadata. */
+export function encodeOptimizerState(state: OptimizerState): Uint8Array {
+  const tensors: Record<string, SafetensorsInput> = {};
+  for (const [name, bufs] of Object.entries(state.buffers)) {
+    for (const [key, values] of Object.entries(bufs)) tensors[`${name}.${key}`] = { dtype: 'F32', shape: [values.length], data: values };
+  }
+  return encodeSafetensors(tensors, { step: String(state.step) });
+}
+
+/** The inverse of encodeOptimizerState, for Optimizer.loadStateDict. */
+export function decodeOptimizerState(bytes: Uint8Array): OptimizerState {
+  const decoded = decodeSafetensors(bytes);
+  const buffers: OptimizerState['buffers'] = {};
+  for (const [key, t] of Object.entries(decoded.tensors)) {
+    const dot = key.lastIndexOf('.');
+    (buffers[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = toFloat32Array(t, key);
+  }
+  return { step: Number(decoded.metadata.step ?? 0), buffers };
 }
 
 /** The GPTConfig a config.json describes (GPT2Config keys; wgrad's own under "wgrad"). */
