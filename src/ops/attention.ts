@@ -304,12 +304,11 @@ function splitHeadsAttention(qkv: Tensor, nHead: number, p: AttentionPlan): Tens
   return scope(() => {
     const lead = qkv.shape.slice(0, -2);
     const c = p.d * nHead;
-    const head = (part: number) => {
-      const x = slice(qkv, -1, part * c, (part + 1) * c).reshape([...lead, p.tq, nHead, p.d]);
-      return permute(x, [...lead.map((_, i) => i), lead.length + 1, lead.length, lead.length + 2]);
-    };
+    // (…, T, nh, d) ↔ (…, nh, T, d): the same permutation both ways.
+    const swapTH = [...lead.map((_, i) => i), lead.length + 1, lead.length, lead.length + 2];
+    const head = (part: number) => permute(slice(qkv, -1, part * c, (part + 1) * c).reshape([...lead, p.tq, nHead, p.d]), swapTH);
     const y = attention(head(0), head(1), head(2), { causal: p.causal, scale: p.scale }); // (…, nh, T, d)
-    return permute(y, [...lead.map((_, i) => i), lead.length + 1, lead.length, lead.length + 2]).reshape([...lead, p.tq, c]);
+    return permute(y, swapTH).reshape([...lead, p.tq, c]);
   });
 }
 
