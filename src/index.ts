@@ -63,6 +63,7 @@ export type { SafetensorsData } from './io/safetensors.js';
 export * from './data/index.js';
 export { encodeSafetensors, decodeSafetensors, toFloat32Array, toInt32Array, SafetensorsError, type SafetensorsInput, type SafetensorsTensor, type DecodedSafetensors, type SafetensorsDType } from './io/safetensors.js';
 export { checkpointFiles, checkpointFromFiles, checkFitsDevice, gptConfigFromJSON, gpt2Config, loadWeights, modelSafetensors, type Checkpoint, type CheckpointParts } from './io/model-files.js';
+export { checkpointFilesFromHF, hfFilesFromCheckpoint, gpt2ParameterShapes, WGRAD_TOKENIZER_FILE } from './io/hf.js';
 export { PRESETS, resolveConfig, modelConfig, type TrainConfig } from './train/config.js';
 export { Trainer, type StepInfo, type TrainState } from './train/trainer.js';
 export { evaluateText } from './train/evaluate.js';

@@ -72,3 +72,16 @@ export function assertThrows(fn: () => unknown, type: new (...args: never[]) => 
   }
   assert.unreachable(`expected ${type.name} to be thrown`);
 }
+
+/** Asserts that fn's promise rejects with an error of class `type` whose message contains every fragment. */
+export async function assertRejects(fn: () => Promise<unknown>, type: new (...args: never[]) => Error, ...fragments: string[]): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    assert.instance(err, type, `expected ${type.name}, got ${(err as Error).name}: ${(err as Error).message}`);
+    for (const f of fragments) assert.ok((err as Error).message.includes(f), `message lacks "${f}": ${(err as Error).message}`);
+    if (type !== Error) assert.ok((err as Error).message.includes('HINT:'), 'message has a HINT');
+    return;
+  }
+  assert.unreachable(`expected ${type.name} to be rejected`);
+}

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertThrows, testDevice } from './helpers.js';
+import { assertThrows, testDevice, assertRejects } from './helpers.js';
 import { CheckpointError, GPT, ValueError, gradcheck, noGrad, scope, tensor, type Tensor } from '../src/index.js';
 import { Conv1D } from '../src/nn/gpt.js';
 import { Rng } from '../src/tensor/random.js';
@@ -452,17 +452,5 @@ test('--unknown replace substitutes and reports every unknown character; a byte-
   const text = 'a `b` (c) — ü';
   assert.is(bpe.decode(encodeWithPolicy(text, bpe, 'error', ' ').tokens), text);
 });
-
-async function assertRejects(fn: () => Promise<unknown>, type: new (...args: never[]) => Error, ...fragments: string[]): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.instance(err, type, `expected ${type.name}, got ${(err as Error).name}: ${(err as Error).message}`);
-    for (const f of fragments) assert.ok((err as Error).message.includes(f), `message lacks "${f}": ${(err as Error).message}`);
-    if (type !== Error) assert.ok((err as Error).message.includes('HINT:'), 'message has a HINT');
-    return;
-  }
-  assert.unreachable(`expected ${type.name} to be thrown`);
-}
 
 test.run();

@@ -9,6 +9,7 @@ import { evalCommand } from './eval.js';
 import { finetuneCommand } from './finetune.js';
 import { mergeCommand } from './merge.js';
 import { benchCommand } from './bench.js';
+import { exportHFCommand, importHFCommand } from './hf.js';
 
 const program = new Command()
   .name('wgrad')
@@ -19,6 +20,8 @@ const program = new Command()
   .addCommand(evalCommand())
   .addCommand(finetuneCommand())
   .addCommand(mergeCommand())
+  .addCommand(importHFCommand())
+  .addCommand(exportHFCommand())
   .addCommand(infoCommand())
   .addCommand(benchCommand())
   .addCommand(smokeCommand());

@@ -18,7 +18,6 @@ import { tensor } from '../tensor/create.js';
 import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from './safetensors.js';
 
-/** A loaded checkpoint: the model, its tokenizer, and what resuming needs when present. */
 /** A checkpoint rebuilt from its files: the model on a device, its tokenizer, and what resuming needs. */
 export interface Checkpoint {
   /** The model, its weights loaded. */
@@ -52,7 +51,6 @@ export async function modelSafetensors(model: GPT): Promise<Uint8Array> {
   return encodeSafetensors(tensors, { format: 'pt' });
 }
 
-/** GPT2Config keys (as Hugging Face's config.json) for a GPTConfig, plus wgrad's own fields under "wgrad". */
 /** config.json for a model: Hugging Face GPT2Config keys, and wgrad's own fields (plus `extra`) under "wgrad". */
 export function gpt2Config(c: GPTConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -198,11 +196,12 @@ export function loadWeights(model: GPT, bytes: Uint8Array, source: string): void
   if (extra.length > 0) throw new CheckpointError('loadWeights', `${source}: unexpected tensors ${extra.slice(0, 3).join(', ')}`, 'the checkpoint belongs to another architecture');
 }
 
-function parseJSON(bytes: Uint8Array, name: string, source: string): unknown {
+/** A JSON file's content; a CheckpointError naming the file when it does not parse. */
+export function parseJSON(bytes: Uint8Array, name: string, source: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new CheckpointError('loadCheckpoint', `${source}: ${name} is not valid JSON (${(err as Error).message})`, 'the checkpoint is corrupt; resume from an earlier one');
+    throw new CheckpointError('loadCheckpoint', `${source}: ${name} is not valid JSON (${(err as Error).message})`, 'the file is corrupt; use an earlier checkpoint, or download or export it again');
   }
 }
 
