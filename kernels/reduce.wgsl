@@ -6,6 +6,9 @@
 //   ones), one workgroup per output element over a 1-D grid the host folds into 2-D/3-D beyond 65,535
 //   workgroups. Invocation `lid` accumulates the reduced elements lid, lid + WG, lid + 2·WG, … in
 //   order, then a tree in workgroup memory combines the WG partial results: log2(WG) barriers in all.
+//   reduce_serial is for many short rows (e.g. a gradient summed over a batch of 12): one invocation
+//   per output element, WG per workgroup, folded 1-D grid, no workgroup memory and no barrier (on
+//   lavapipe a barrier makes the shader a coroutine, which costs more than such a row's loads).
 // Shapes: the input is split into kept dimensions (`keep_rank` dims `keep_shape` with input strides
 //   `keep_strides`; their row-major product is `n_out`, the output size) and reduced dimensions
 //   (`red_rank` dims `red_shape` with strides `red_strides`; their product is `len`). Output row `row`
@@ -17,6 +20,7 @@
 //   invocations with lid >= len contribute the identity, and the tree never combines a slot >= len,
 //   so the identity never reaches a result when len > 0 (max of all -inf is -inf). With len = 0 the
 //   identity is the result: sum 0, and mean 0 · scale where the host passes scale = NaN.
+//   reduce_serial: invocations with row >= n_out return; len = 0 gives identity · scale likewise.
 // Op codes (override OP): 0 sum, 1 max. The max identity is the lowest finite f32, since WGSL has no
 //   infinity literal. NaN handling of max follows the GPU's max() and is not specified.
 
@@ -96,6 +100,23 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (lid == 0u) {
     out[row] = vals[0] * rp.scale;
   }
+}
+
+@compute @workgroup_size(WG)
+fn reduce_serial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let row = workgroup_linear(wid, nwg) * WG + lid;
+  if (row >= rp.n_out) { return; }
+  let base = strided_offset(row, rp.keep_rank, rp.keep_shape, rp.keep_strides);
+  // Start from the first element, so that the identity never reaches a result (max of all -inf).
+  var acc = reduce_identity();
+  if (rp.len > 0u) {
+    acc = x[base + strided_offset(0u, rp.red_rank, rp.red_shape, rp.red_strides)];
+  }
+  for (var j = 1u; j < rp.len; j++) {
+    acc = reduce_op(acc, x[base + strided_offset(j, rp.red_rank, rp.red_shape, rp.red_strides)]);
+  }
+  out[row] = acc * rp.scale;
 }
 
 @compute @workgroup_size(WG)

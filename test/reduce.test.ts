@@ -107,8 +107,9 @@ test('rank 0: every op returns the element (argmax 0)', async () => {
 
 test('long reductions exercise the strided loop (100,000 elements, contiguous and strided)', async () => {
   const rng = new Rng(12);
-  // [50000, 2, 2] over axes [0, 2]: two reduced dimensions that cannot be merged.
-  for (const [shape, axes] of [[[100_000], undefined], [[3, 100_000], 1], [[100_000, 3], 0], [[50_000, 2, 2], [0, 2]]] as [number[], number | number[] | undefined][]) {
+  // [50000, 2, 2] over axes [0, 2]: two reduced dimensions that cannot be merged; [70, 5000] and
+  // [5000, 70]: long rows reduced one invocation per row (reduce_serial).
+  for (const [shape, axes] of [[[100_000], undefined], [[3, 100_000], 1], [[100_000, 3], 0], [[50_000, 2, 2], [0, 2]], [[70, 5000], 1], [[5000, 70], 0]] as [number[], number | number[] | undefined][]) {
     const x = randomPair(rng, shape, 3, 0.5);
     for (const op of REDUCE) await check(op, x, axes, false);
     if (!Array.isArray(axes)) {
