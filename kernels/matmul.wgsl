@@ -10,7 +10,8 @@
 //   writes `panel` (PackParams).
 // Kernels:
 //   matmul_pack — copies an operand into a k-major panel of 4-row vec4 groups (see below); 64
-//     invocations per workgroup, one per panel vec4, 1-D grid folded by the host.
+//     invocations per workgroup, one per panel vec4, 1-D grid folded by the host. matmul_pack_rows4
+//     does the same for an operand stored (R, K) with K % 4 == 0, one invocation per 4 × 4 block.
 //   matmul_tile(_pre) — both operands as panels (vec4 units: a_base/b_base, batch strides); WGX × WGY
 //     invocations, each accumulating TM rows × 4·TN4 columns in registers, so a workgroup covers
 //     (WGY·TM) × (WGX·4·TN4) of C; one workgroup per tile and batch index, 1-D grid folded.
@@ -19,7 +20,7 @@
 //     workgroup memory (one barrier, after the loop). They read the operands in place (f32 units):
 //     matvec_vec4 reads B as vec4 along N (!TRANS_B, N % 4 == 0), matvec_dot4 reads A and B as vec4
 //     along K (TRANS_B, K % 4 == 0), matvec reads one float at a time.
-// Guards: matmul_pack skips invocations ≥ count and writes 0 for padding rows. Elsewhere loads clamp
+// Guards: matmul_pack(_rows4) skip invocations ≥ count and write 0 for padding rows. Elsewhere loads clamp
 //   their row / column (group) index into the operand, so every read stays inside the operands'
 //   logical extent whatever the tile overhang; stores skip rows ≥ M, columns ≥ N and the spare
 //   workgroups of a folded grid. The K loop runs exactly K times (K = 0 gives act(bias)). The host
@@ -165,6 +166,7 @@ struct PackParams {
 
 @group(0) @binding(0) var<uniform> pp: PackParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> src4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> panel: array<vec4<f32>>;
 
 // One invocation per panel vec4, over `count` = matrices · K · R4; X is read as (R, K), or as (K, R)
@@ -191,6 +193,33 @@ fn matmul_pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     }
   }
   panel[i] = v;
+}
+
+// X (R, K) with K % 4 == 0 (!TRANSPOSED): one invocation per 4 × 4 block, read as four vec4 rows
+// and written as four panel vec4 (a transpose in registers), over `count` = matrices · K/4 · R4.
+// Four vec4 loads instead of sixteen scalar ones: about twice as fast as matmul_pack on lavapipe.
+@compute @workgroup_size(64)
+fn matmul_pack_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let i = workgroup_linear(wid, nwg) * 64u + lid;
+  if (i >= pp.count) {
+    return;
+  }
+  let k4 = pp.k / 4u;
+  let r4 = i % pp.rows4;
+  let kq = (i / pp.rows4) % k4;
+  let mat = i / (pp.rows4 * k4);
+  var x: array<vec4<f32>, 4>;
+  for (var q = 0u; q < 4u; q++) {
+    let row = r4 * 4u + q;
+    if (row < pp.rows) {
+      x[q] = src4[(mat * pp.rows + row) * k4 + kq];
+    }
+  }
+  let out = (mat * pp.k + kq * 4u) * pp.rows4 + r4;
+  for (var j = 0u; j < 4u; j++) {
+    panel[out + j * pp.rows4] = vec4<f32>(x[0][j], x[1][j], x[2][j], x[3][j]);
+  }
 }
 
 // The workgroup's batch index and tile, and the invocation's first row and column (multiples of 4).

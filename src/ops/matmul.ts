@@ -181,12 +181,14 @@ function dispatch(op: string, p: Plan, a: Tensor, b: Tensor, bias: Tensor | null
 function pack(op: string, x: Tensor, rows: number, k: number, transposed: boolean, matrices: number): Tensor {
   const rows4 = Math.ceil(rows / 4);
   const panel = Tensor.empty(x.device, [matrices, k, rows4 * 4], 'float32', op);
-  const count = matrices * k * rows4;
+  // Rows read as vec4 along K, four at a time, when K allows it.
+  const blocks = !transposed && k % 4 === 0;
+  const count = matrices * (blocks ? k / 4 : k) * rows4;
   if (count > 0) {
-    launch(op, 'matmul_pack', {
-      bindings: { src: x, panel },
+    launch(op, blocks ? 'matmul_pack_rows4' : 'matmul_pack', {
+      bindings: blocks ? { src4: x, panel } : { src: x, panel },
       uniforms: { rows, k, rows4, count },
-      overrides: { TRANSPOSED: transposed ? 1 : 0 },
+      overrides: blocks ? {} : { TRANSPOSED: transposed ? 1 : 0 },
       workgroups: Math.ceil(count / 64),
     });
   }
