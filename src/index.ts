@@ -69,4 +69,6 @@ export { Trainer, type StepInfo, type TrainState } from './train/trainer.js';
 export { evaluateText } from './train/evaluate.js';
 export { generate, sampleToken, type SampleOptions } from './train/generate.js';
 export * from './lora/index.js';
-export { QuantizedTensor, quantize, quantizeChecked, int4Matmul, int4MatmulDx, quantizedToSafetensors, quantizedFromSafetensors, toQ4_0Bytes, fromQ4_0Bytes, toNF4Bytes, fromNF4Bytes, codesToWords, wordsToCodes, BLOCK_SIZE, NF4_TABLE, Q4_0_BLOCK_BYTES, type QuantFormat, type QuantBlocks, type QuantPart, type PartOptions } from './quant/index.js';
+export { ADAPTER_CONFIG, ADAPTER_WEIGHTS, encodeAdapter, decodeAdapter, parseAdapterConfig, type PeftLoraConfig, type AdapterMeta } from './io/peft.js';
+export { quantizedToSafetensors, quantizedFromSafetensors } from './io/quant-files.js';
+export { QuantizedTensor, quantize, quantizeChecked, int4Matmul, int4MatmulDx, toQ4_0Bytes, fromQ4_0Bytes, toNF4Bytes, fromNF4Bytes, codesToWords, wordsToCodes, BLOCK_SIZE, NF4_TABLE, Q4_0_BLOCK_BYTES, type QuantFormat, type QuantBlocks, type QuantPart, type PartOptions } from './quant/index.js';

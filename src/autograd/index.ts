@@ -5,7 +5,6 @@ import './grads/norm.js';
 import './grads/loss.js';
 import './grads/matmul.js';
 import './grads/attention.js';
-import './grads/quant.js';
 import { Tensor } from '../tensor/tensor.js';
 import { backward } from './tape.js';
 

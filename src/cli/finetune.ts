@@ -21,7 +21,7 @@ import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { readCheckpointDir } from '../io/checkpoint-dir.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../io/model-files.js';
 import { ALL_LINEAR, addAdapter, baseWeightBytes, countParameters, loraLayers } from '../lora/adapters.js';
-import { ADAPTER_WEIGHTS } from '../lora/peft.js';
+import { ADAPTER_WEIGHTS } from '../io/peft.js';
 import { loadAdapter, saveAdapter } from '../io/adapter-dir.js';
 import { resolveConfig, kebab, type TrainConfig } from '../train/config.js';
 import { Trainer, type TrainState } from '../train/trainer.js';

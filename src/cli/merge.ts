@@ -12,7 +12,7 @@ import type { Device } from '../gpu/device.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { mergeAndUnload } from '../lora/adapters.js';
 import { readAdapterDir } from '../io/adapter-dir.js';
-import { decodeAdapter } from '../lora/peft.js';
+import { decodeAdapter } from '../io/peft.js';
 import { checkAdapterTokenizer } from './with-adapters.js';
 
 export function mergeCommand(): Command {

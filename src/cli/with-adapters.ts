@@ -10,7 +10,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { describeReplacements, encodeWithPolicy, type UnknownPolicy } from '../data/unknown-text.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { readAdapterDir } from '../io/adapter-dir.js';
-import { decodeAdapter } from '../lora/peft.js';
+import { decodeAdapter } from '../io/peft.js';
 import { setActiveAdapter } from '../lora/adapters.js';
 
 export type QuantFormatName = 'nf4' | 'q4_0';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { DONE_FILE, readCheckpointDir, writeCheckpointDir, type CheckpointFile } from './checkpoint-dir.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, decodeAdapter, encodeAdapter, parseAdapterConfig, type AdapterMeta, type PeftLoraConfig } from '../lora/peft.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, decodeAdapter, encodeAdapter, parseAdapterConfig, type AdapterMeta, type PeftLoraConfig } from './peft.js';
 
 /** Write adapter `name` to `dir` (atomically), with any extra files (optimizer state for resuming). */
 export async function saveAdapter(dir: string, model: Module, name: string, meta: AdapterMeta = {}, extraFiles: Record<string, CheckpointFile> = {}): Promise<PeftLoraConfig> {

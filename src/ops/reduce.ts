@@ -12,7 +12,7 @@ export const REDUCE_OPS = { sum: 0, max: 1 } as const;
 /** Axes to reduce: one axis, a list, or undefined for all of them. Negative axes count from the end. */
 export type Axes = number | readonly number[] | undefined;
 
-/** Rows at least this long get 256 invocations per workgroup; shorter ones get 64. */
+/** argmax: rows at least this long get 256 invocations per workgroup; shorter ones get 64. */
 const LONG_ROW = 2048;
 
 /** How a reduction walks its input: see the shape legend of kernels/reduce.wgsl. */
@@ -86,31 +86,43 @@ function refuseEmpty(op: string, x: Tensor, p: ReducePlan, along: string | null)
   throw new IndexError(op, `cannot reduce zero elements: ${what}`, `${op} of an empty set is undefined; reduce over axes of non-zero size (or check the tensor is not empty)`);
 }
 
-/**
- * Whether to reduce with one invocation per output element (reduce_serial) rather than a workgroup
- * per element: measured on lavapipe, the serial kernel wins whenever there are enough outputs to fill
- * a workgroup (sum over a batch of 12 into 8192 outputs: 1.5 ms against 27 ms; even 64 rows of 4096:
- * 4.2 against 5.3 ms) or the rows are short; a few long rows keep the tree.
- */
-function useSerial(p: ReducePlan): boolean {
-  return p.nOut >= 64 || p.len <= 64;
-}
+/** Invocations worth filling when a few long rows are split into parts (a few workgroups per core). */
+const PARTS_TARGET = 512;
+/** Rows at most this long are reduced in one pass whatever their number. */
+const ONE_PASS_LEN = 256;
 
 function reduceOp(op: 'sum' | 'mean' | 'max', x: Tensor, axes: Axes, keepdim: boolean): Tensor {
   expectTensor(op, 'x', x);
   const reduced = normalizeAxes(op, axes, x.rank);
   const p = plan(x.shape, reduced, keepdim);
   if (op === 'max') refuseEmpty(op, x, p, axes === undefined ? null : `axes [${reduced.join(', ')}] (sizes [${p.reducedSizes.join(', ')}])`);
+  const code = REDUCE_OPS[op === 'mean' ? 'sum' : op];
+  // mean of zero elements is NaN: the kernel gives 0 · scale.
+  const scale = op === 'mean' ? (p.len === 0 ? NaN : 1 / p.len) : 1;
   const out = Tensor.empty(x.device, p.outShape, 'float32', op);
-  const serial = useSerial(p);
-  launch(op, serial ? 'reduce_serial' : 'reduce', {
-    bindings: { x, out },
-    // mean of zero elements is NaN: the kernel gives 0 · scale.
-    uniforms: { ...layoutUniforms(p), scale: op === 'mean' ? (p.len === 0 ? NaN : 1 / p.len) : 1 },
-    overrides: { OP: REDUCE_OPS[op === 'mean' ? 'sum' : op], WG: serial || p.len < LONG_ROW ? 64 : 256 },
-    workgroups: serial ? Math.ceil(p.nOut / 64) : p.nOut,
-  });
+  if (2 * p.nOut >= PARTS_TARGET || p.len <= ONE_PASS_LEN) {
+    launchReduce(op, x, out, code, layoutUniforms(p), scale, 1, p.len);
+  } else {
+    // Few long rows: each split into parts (every part non-empty) reduced into a (nOut, parts)
+    // temporary, whose rows are then reduced: parallel work without a barrier.
+    const partLen = Math.max(ONE_PASS_LEN / 4, Math.ceil((p.len * p.nOut) / PARTS_TARGET));
+    const parts = Math.ceil(p.len / partLen);
+    const partial = Tensor.empty(x.device, [p.nOut, parts], 'float32', op);
+    launchReduce(op, x, partial, code, layoutUniforms(p), 1, parts, partLen);
+    const rows = { n_out: p.nOut, len: parts, keep_rank: 1, red_rank: 1, keep_shape: [p.nOut], keep_strides: [parts], red_shape: [parts], red_strides: [1] };
+    launchReduce(op, partial, out, code, rows, scale, 1, parts);
+    partial.dispose(); // later dispatches run after these
+  }
   return record(op, [x], out, { axes: reduced, keepdim });
+}
+
+function launchReduce(op: string, x: Tensor, out: Tensor, code: number, layout: ReturnType<typeof layoutUniforms>, scale: number, parts: number, partLen: number): void {
+  launch(op, 'reduce', {
+    bindings: { x, out },
+    uniforms: { ...layout, scale, parts, part_len: partLen },
+    overrides: { OP: code },
+    workgroups: Math.ceil((layout.n_out * parts) / 64),
+  });
 }
 
 /**

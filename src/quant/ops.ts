@@ -1,7 +1,7 @@
 /**
  * int4 ops (kernels/q4.wgsl): quantize a float32 weight on the GPU, and the fused products
  * `y = x · dequant(W)ᵀ (+ bias)` and `dX = dY · dequant(W)` that never expand W to float32.
- * int4Matmul is recorded on the tape as 'int4Matmul' (rule in src/autograd/grads/quant.ts): gradients
+ * int4Matmul is recorded on the tape as 'int4Matmul' (rule in src/quant/grad.ts, registered on import): gradients
  * reach x and bias; the quantized weight gets none (QLoRA keeps its base weights frozen).
  */
 import { DeviceError, ShapeError, ValueError, WgradError, fmtShape } from '../errors.js';
@@ -11,6 +11,7 @@ import { launch } from '../tensor/launch.js';
 import { record } from '../tensor/record.js';
 import { Tensor } from '../tensor/tensor.js';
 import { QuantizedTensor, type PartOptions } from './quantized-tensor.js';
+import './grad.js'; // int4Matmul's gradient rule
 
 /**
  * Kernel shapes, measured on lavapipe (notes at the end of kernels/q4.wgsl): one row of X takes the

@@ -17,9 +17,9 @@
 import { CheckpointError, fmtShape } from '../errors.js';
 import { tensor } from '../tensor/create.js';
 import type { Module } from '../nn/module.js';
-import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from '../io/safetensors.js';
-import { ALL_LINEAR, addAdapter, linearLayers, loraLayers, resolveTargets, setTrainable } from './adapters.js';
-import { checkRank } from './lora-linear.js';
+import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from './safetensors.js';
+import { ALL_LINEAR, addAdapter, linearLayers, loraLayers, resolveTargets, setTrainable } from '../lora/adapters.js';
+import { checkRank } from '../lora/lora-linear.js';
 
 /** The file name of a PEFT adapter's configuration. */
 export const ADAPTER_CONFIG = 'adapter_config.json';

@@ -3,10 +3,10 @@
  * computed by the fused kernel without expanding W; the bias gradient is dY itself, which the tape sums
  * to [N]. The quantized weight is an attribute, not an input: it gets no gradient (QLoRA's frozen base).
  */
-import { AutogradError } from '../../errors.js';
-import { int4MatmulDx } from '../../quant/ops.js';
-import { QuantizedTensor } from '../../quant/quantized-tensor.js';
-import { registerGradient } from '../registry.js';
+import { AutogradError } from '../errors.js';
+import { registerGradient } from '../autograd/registry.js';
+import { int4MatmulDx } from './ops.js';
+import { QuantizedTensor } from './quantized-tensor.js';
 
 registerGradient('int4Matmul', {
   backward: ({ attrs, needsGrad }, dy) => {

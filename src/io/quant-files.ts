@@ -16,10 +16,10 @@
  */
 import type { Device } from '../gpu/device.js';
 import { defaultDevice } from '../gpu/default-device.js';
-import { SafetensorsError, type SafetensorsInput, type SafetensorsTensor } from '../io/safetensors.js';
+import { SafetensorsError, type SafetensorsInput, type SafetensorsTensor } from './safetensors.js';
 import { BLOCK_SIZE, NF4_TABLE, type QuantBlocks, type QuantFormat } from '../reference/quant.js';
-import { Q4_0_BLOCK_BYTES, fromNF4Bytes, fromQ4_0Bytes, toNF4Bytes, toQ4_0Bytes } from './layout.js';
-import { QuantizedTensor, type PartOptions } from './quantized-tensor.js';
+import { Q4_0_BLOCK_BYTES, fromNF4Bytes, fromQ4_0Bytes, toNF4Bytes, toQ4_0Bytes } from '../quant/layout.js';
+import { QuantizedTensor, type PartOptions } from '../quant/quantized-tensor.js';
 
 const STATE_SUFFIX: Record<QuantFormat, string> = { q4_0: '.quant_state.q4_0', nf4: '.quant_state.bitsandbytes__nf4' };
 
