@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-scratch/finetune-demo}
 PRETRAIN_ITERS=${PRETRAIN_ITERS:-300}
 ITERS=${ITERS:-150}
-LORA_LRS=${LORA_LRS:-3e-3 6e-3}
-FULL_LRS=${FULL_LRS:-1e-3 3e-3}
+LORA_LRS=${LORA_LRS:-3e-3 1e-2}
+FULL_LRS=${FULL_LRS:-3e-4 1e-3 3e-3}
 WGRAD="nice -n 10 node bin/wgrad.js"
 mkdir -p "$OUT"
 
