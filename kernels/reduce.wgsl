@@ -2,13 +2,15 @@
 //
 // Bindings: 0 Params (uniform); `x` read-only (float32); `out` (reduce, f32) or `indices` (argmax, i32)
 //   read-write, one element per output row.
-// Workgroup: WG invocations (override, a power of two; the host picks 64 for short rows, 256 for long
-//   ones), one workgroup per output element over a 1-D grid the host folds into 2-D/3-D beyond 65,535
-//   workgroups. Invocation `lid` accumulates the reduced elements lid, lid + WG, lid + 2·WG, … in
-//   order, then a tree in workgroup memory combines the WG partial results: log2(WG) barriers in all.
-//   reduce_serial is for many short rows (e.g. a gradient summed over a batch of 12): one invocation
-//   per output element, WG per workgroup, folded 1-D grid, no workgroup memory and no barrier (on
-//   lavapipe a barrier makes the shader a coroutine, which costs more than such a row's loads).
+// Workgroups: reduce has 64 invocations, one per (output element, part) over a folded 1-D grid; each
+//   combines its part's elements in order (part_len consecutive reduced elements; `parts` = 1 for one
+//   pass). A few long rows are reduced in two passes: parts into a temporary, then the parts. No
+//   workgroup memory and no barrier: on lavapipe a barrier turns the shader into a coroutine, which
+//   cost more than the loads (a batch-of-12 gradient sum into 8192 outputs: 27 ms with a workgroup
+//   tree per output, 1.5 ms serial). argmax keeps a workgroup per output row: WG invocations (override,
+//   a power of two; the host picks 64 for short rows, 256 for long ones), invocation `lid` scans the
+//   elements lid, lid + WG, … in order, then a tree in workgroup memory (log2(WG) barriers) combines
+//   them.
 // Shapes: the input is split into kept dimensions (`keep_rank` dims `keep_shape` with input strides
 //   `keep_strides`; their row-major product is `n_out`, the output size) and reduced dimensions
 //   (`red_rank` dims `red_shape` with strides `red_strides`; their product is `len`). Output row `row`
@@ -16,11 +18,12 @@
 //   adjacent dimensions of the same kind and drops size-1 ones, so both ranks are usually 1.
 //   argmax reports j, the row-major index over the reduced dimensions (one axis, or the flattened
 //   tensor).
-// Guards: workgroups with row >= n_out return (the whole workgroup, so barriers stay uniform);
-//   invocations with lid >= len contribute the identity, and the tree never combines a slot >= len,
-//   so the identity never reaches a result when len > 0 (max of all -inf is -inf). With len = 0 the
-//   identity is the result: sum 0, and mean 0 · scale where the host passes scale = NaN.
-//   reduce_serial: invocations with row >= n_out return; len = 0 gives identity · scale likewise.
+// Guards: reduce's invocations ≥ n_out · parts return; the host makes every part non-empty when
+//   len > 0, and each part starts from its first element, so the identity never reaches a result
+//   (max of all -inf is -inf). With len = 0 the identity is the result: sum 0, and mean 0 · scale
+//   where the host passes scale = NaN. argmax: workgroups with row >= n_out return (the whole
+//   workgroup, so barriers stay uniform); invocations with lid >= len contribute nothing, and the
+//   tree never combines a slot >= len.
 // Op codes (override OP): 0 sum, 1 max. The max identity is the lowest finite f32, since WGSL has no
 //   infinity literal. NaN handling of max follows the GPU's max() and is not specified.
 
@@ -38,6 +41,8 @@ struct ReduceParams {
   keep_rank: u32,
   red_rank: u32,
   scale: f32,
+  parts: u32,
+  part_len: u32,
   keep_shape: Dims,
   keep_strides: Dims,
   red_shape: Dims,
@@ -61,7 +66,6 @@ struct ArgmaxParams {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> indices: array<i32>;
 
-var<workgroup> vals: array<f32, WG>;
 var<workgroup> best_vals: array<f32, WG>;
 var<workgroup> best_idx: array<u32, WG>;
 
@@ -75,48 +79,22 @@ fn reduce_op(l: f32, r: f32) -> f32 {
   return l + r;
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(64)
 fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
-  let row = workgroup_linear(wid, nwg);
-  if (row >= rp.n_out) { return; }
-  let len = rp.len;
-  let base = strided_offset(row, rp.keep_rank, rp.keep_shape, rp.keep_strides);
+  let i = workgroup_linear(wid, nwg) * 64u + lid;
+  if (i >= rp.n_out * rp.parts) { return; }
+  let base = strided_offset(i / rp.parts, rp.keep_rank, rp.keep_shape, rp.keep_strides);
+  let start = (i % rp.parts) * rp.part_len;
+  let end = min(rp.len, start + rp.part_len);
   var acc = reduce_identity();
-  if (lid < len) {
-    acc = x[base + strided_offset(lid, rp.red_rank, rp.red_shape, rp.red_strides)];
-    for (var j = lid + WG; j < len; j += WG) {
-      acc = reduce_op(acc, x[base + strided_offset(j, rp.red_rank, rp.red_shape, rp.red_strides)]);
-    }
+  if (start < end) {
+    acc = x[base + strided_offset(start, rp.red_rank, rp.red_shape, rp.red_strides)];
   }
-  vals[lid] = acc;
-  for (var s = WG >> 1u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s && lid + s < len) {
-      vals[lid] = reduce_op(vals[lid], vals[lid + s]);
-    }
-  }
-  // Invocation 0 wrote vals[0] last itself: no barrier needed before reading it.
-  if (lid == 0u) {
-    out[row] = vals[0] * rp.scale;
-  }
-}
-
-@compute @workgroup_size(WG)
-fn reduce_serial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) lid: u32) {
-  let row = workgroup_linear(wid, nwg) * WG + lid;
-  if (row >= rp.n_out) { return; }
-  let base = strided_offset(row, rp.keep_rank, rp.keep_shape, rp.keep_strides);
-  // Start from the first element, so that the identity never reaches a result (max of all -inf).
-  var acc = reduce_identity();
-  if (rp.len > 0u) {
-    acc = x[base + strided_offset(0u, rp.red_rank, rp.red_shape, rp.red_strides)];
-  }
-  for (var j = 1u; j < rp.len; j++) {
+  for (var j = start + 1u; j < end; j++) {
     acc = reduce_op(acc, x[base + strided_offset(j, rp.red_rank, rp.red_shape, rp.red_strides)]);
   }
-  out[row] = acc * rp.scale;
+  out[i] = acc * rp.scale;
 }
 
 @compute @workgroup_size(WG)
