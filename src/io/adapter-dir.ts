@@ -4,11 +4,9 @@
  * dies mid-save leaves the previous adapter intact; the extra DONE file does not bother PEFT. A
  * directory without DONE (one PEFT wrote) is read as plain files.
  */
-import { access, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { DONE_FILE, readCheckpointDir, writeCheckpointDir, type CheckpointFile } from './checkpoint-dir.js';
+import { readFilesOrCheckpoint, writeCheckpointDir, type CheckpointFile } from './checkpoint-dir.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, decodeAdapter, encodeAdapter, parseAdapterConfig, type AdapterMeta, type PeftLoraConfig } from './peft.js';
 
 /** Write adapter `name` to `dir` (atomically), with any extra files (optimizer state for resuming). */
@@ -21,20 +19,7 @@ export async function saveAdapter(dir: string, model: Module, name: string, meta
 /** Every file of an adapter directory (verified against DONE when there is one). */
 export async function readAdapterDir(dir: string): Promise<{ config: PeftLoraConfig; weights: Uint8Array; files: Record<string, Uint8Array> }> {
   const where = 'loadAdapter';
-  let files: Record<string, Uint8Array>;
-  if (await exists(join(dir, DONE_FILE))) {
-    files = (await readCheckpointDir(dir)).files;
-  } else {
-    files = {};
-    for (const name of [ADAPTER_CONFIG, ADAPTER_WEIGHTS]) {
-      try {
-        files[name] = new Uint8Array(await readFile(join(dir, name)));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') throw new CheckpointError(where, `cannot read ${join(dir, name)} (${code ?? (err as Error).message})`, 'check the permissions of the adapter directory');
-      }
-    }
-  }
+  const { files } = await readFilesOrCheckpoint(dir, [ADAPTER_CONFIG, ADAPTER_WEIGHTS], where);
   const configBytes = files[ADAPTER_CONFIG];
   if (!configBytes) throw new CheckpointError(where, `${dir} has no ${ADAPTER_CONFIG}`, 'point --adapter at a directory written by `wgrad finetune` (or PEFT\'s save_pretrained)');
   const weights = files[ADAPTER_WEIGHTS];
@@ -47,13 +32,4 @@ export async function loadAdapter(dir: string, model: Module, name: string, opti
   const { config, weights } = await readAdapterDir(dir);
   decodeAdapter(model, name, config, weights, dir, options);
   return config;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -187,6 +187,30 @@ export async function readCheckpointDir(dir: string): Promise<CheckpointContents
 }
 
 /**
+ * The files of a directory that another program may have written: when it has a DONE marker, every
+ * file it lists, verified (readCheckpointDir); otherwise those of `names` that exist, read as plain
+ * files (a missing one is left out; any other read error is a CheckpointError).
+ */
+export async function readFilesOrCheckpoint(dir: string, names: readonly string[], where: string): Promise<{ files: Record<string, Uint8Array>; checkpoint: boolean }> {
+  if (await statOrNull(join(dir, DONE_FILE))) return { files: (await readCheckpointDir(dir)).files, checkpoint: true };
+  return { files: await readPlainFiles(dir, names, where), checkpoint: false };
+}
+
+/** Those of `names` that exist in `dir`, as bytes. */
+export async function readPlainFiles(dir: string, names: readonly string[], where: string): Promise<Record<string, Uint8Array>> {
+  const files: Record<string, Uint8Array> = {};
+  for (const name of names) {
+    try {
+      files[name] = new Uint8Array(await readFile(join(dir, name)));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new CheckpointError(where, `cannot read ${join(dir, name)} (${code ?? (err as Error).message})`, 'check the path and the directory\'s permissions');
+    }
+  }
+  return files;
+}
+
+/**
  * The names of the complete-looking checkpoint directories in `parent` (those with a DONE marker,
  * skipping temporary and backup directories), sorted. Does not verify hashes: readCheckpointDir does.
  */

@@ -4,12 +4,12 @@
  * written atomically like checkpoints (with a DONE manifest, which transformers ignores); a directory
  * without DONE (downloaded from the hub) is read as plain files.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { GPTConfig } from '../nn/gpt.js';
-import { DONE_FILE, readCheckpointDir, writeCheckpointDir } from './checkpoint-dir.js';
+import { readCheckpointDir, readFilesOrCheckpoint, readPlainFiles, writeCheckpointDir } from './checkpoint-dir.js';
 import { checkpointFromFiles, gptConfigFromJSON, parseJSON } from './model-files.js';
 import { WGRAD_TOKENIZER_FILE, checkpointFilesFromHF, gpt2ParameterShapes, hfFilesFromCheckpoint } from './hf.js';
 
@@ -53,43 +53,22 @@ export async function exportHF(ckpt: string, out: string): Promise<HFConversion>
 
 /** The files of an HF directory that the import reads, and which of them hold weights. */
 async function readHFDir(dir: string): Promise<{ files: Record<string, Uint8Array>; weightFiles: string[] }> {
-  if (await exists(join(dir, DONE_FILE))) {
-    const { files } = await readCheckpointDir(dir); // exported by wgrad: verified against its manifest
-    return { files, weightFiles: ['model.safetensors'] };
-  }
-  const files: Record<string, Uint8Array> = {};
-  for (const name of ['config.json', 'model.safetensors', SHARD_INDEX, WGRAD_TOKENIZER_FILE, 'tokenizer.json', 'vocab.json']) {
-    const bytes = await readOptional(dir, name);
-    if (bytes) files[name] = bytes;
-  }
-  if (!files['config.json']) throw new CheckpointError('importHF', `${dir} has no config.json`, 'point import-hf at a Hugging Face GPT-2 model directory (e.g. one `huggingface-cli download gpt2` fetched)');
+  const where = 'importHF';
+  const { files, checkpoint } = await readFilesOrCheckpoint(dir, ['config.json', 'model.safetensors', SHARD_INDEX, WGRAD_TOKENIZER_FILE, 'tokenizer.json', 'vocab.json'], where);
+  if (checkpoint) return { files, weightFiles: ['model.safetensors'] }; // exported by wgrad: verified against its manifest
+  if (!files['config.json']) throw new CheckpointError(where, `${dir} has no config.json`, 'point import-hf at a Hugging Face GPT-2 model directory (e.g. one `huggingface-cli download gpt2` fetched)');
   if (files['model.safetensors']) return { files, weightFiles: ['model.safetensors'] };
   if (files[SHARD_INDEX]) {
     const index = parseJSON(files[SHARD_INDEX], SHARD_INDEX, dir) as { weight_map?: Record<string, string> };
     const shards = [...new Set(Object.values(index.weight_map ?? {}))].sort();
-    for (const shard of shards) {
-      const bytes = await readOptional(dir, shard);
-      if (!bytes) throw new CheckpointError('importHF', `${dir} has no ${shard}, which ${SHARD_INDEX} lists`, 'download every shard of the model');
-      files[shard] = bytes;
-    }
+    Object.assign(files, await readPlainFiles(dir, shards, where));
+    const missing = shards.find((shard) => !files[shard]);
+    if (missing) throw new CheckpointError(where, `${dir} has no ${missing}, which ${SHARD_INDEX} lists`, 'download every shard of the model');
     return { files, weightFiles: shards };
   }
-  const hint = (await exists(join(dir, 'pytorch_model.bin')))
+  const hasPickle = await access(join(dir, 'pytorch_model.bin')).then(() => true, () => false);
+  const hint = hasPickle
     ? 'only pytorch_model.bin is there; wgrad reads safetensors (download model.safetensors, which the hub has for gpt2, or convert with transformers\' save_pretrained(safe_serialization=True))'
     : 'download the weights (model.safetensors) with config.json';
-  throw new CheckpointError('importHF', `${dir} has no model.safetensors`, hint);
-}
-
-async function readOptional(dir: string, name: string): Promise<Uint8Array | null> {
-  try {
-    return new Uint8Array(await readFile(join(dir, name)));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    throw new CheckpointError('importHF', `cannot read ${join(dir, name)} (${code ?? (err as Error).message})`, 'check the path and its permissions');
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  throw new CheckpointError(where, `${dir} has no model.safetensors`, hint);
 }
