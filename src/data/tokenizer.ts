@@ -30,7 +30,8 @@ export interface Tokenizer {
   toJSON(): TokenizerJSON;
 }
 
-const TYPES: readonly TokenizerType[] = ['char', 'bpe', 'gpt2'];
+/** Every tokenizer type, as tokenizer.json's `type` names it. */
+export const TOKENIZER_TYPES: readonly TokenizerType[] = ['char', 'bpe', 'gpt2'];
 
 /** Rebuild a tokenizer from `toJSON()` output (already parsed: pass an object, not a JSON string). */
 export function tokenizerFromJSON(json: unknown): Tokenizer {
@@ -52,7 +53,7 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
       throw new TokenizerError(
         'tokenizerFromJSON',
         type === undefined ? 'the object has no "type" field' : `unknown tokenizer type ${describeValue(type)}`,
-        `expected one of ${TYPES.map((t) => `'${t}'`).join(', ')}; the file may come from another program or a newer wgrad`,
+        `expected one of ${TOKENIZER_TYPES.map((t) => `'${t}'`).join(', ')}; the file may come from another program or a newer wgrad`,
       );
   }
 }

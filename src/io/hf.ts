@@ -15,9 +15,10 @@
  *    tokenizer.json with 50,257 tokens), which wgrad's `gpt2` tokenizer reproduces.
  */
 import { CheckpointError } from '../errors.js';
+import { TOKENIZER_TYPES, type TokenizerType } from '../data/tokenizer.js';
 import type { GPTConfig } from '../nn/gpt.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32Array, type SafetensorsInput } from './safetensors.js';
-import { gpt2Config, gptConfigFromJSON, parseJSON } from './model-files.js';
+import { fileGetter, gpt2Config, gptConfigFromJSON, parseJSON } from './model-files.js';
 
 /** wgrad's tokenizer in an exported directory (HF's tokenizer.json is a different format). */
 export const WGRAD_TOKENIZER_FILE = 'wgrad_tokenizer.json';
@@ -54,7 +55,7 @@ export function gpt2ParameterShapes(c: GPTConfig): Map<string, number[]> {
  * names, biases always present), config.json (GPT2Config) and wgrad_tokenizer.json.
  */
 export function hfFilesFromCheckpoint(files: Readonly<Record<string, Uint8Array>>, source: string): Record<string, Uint8Array> {
-  const need = needFile(files, source, 'a checkpoint written by `wgrad train` has model.safetensors, config.json and tokenizer.json');
+  const need = fileGetter(files, 'exportHF', source, 'a checkpoint written by `wgrad train` has model.safetensors, config.json and tokenizer.json');
   const configJSON = parseJSON(need('config.json'), 'config.json', source) as Record<string, unknown>;
   const config = gptConfigFromJSON(configJSON, source);
   const tokenizerJSON = parseJSON(need('tokenizer.json'), 'tokenizer.json', source) as { type?: string };
@@ -81,7 +82,7 @@ export function hfFilesFromCheckpoint(files: Readonly<Record<string, Uint8Array>
  * files named in `weightFiles` (`model.safetensors`, or every shard of a sharded model).
  */
 export function checkpointFilesFromHF(files: Readonly<Record<string, Uint8Array>>, weightFiles: readonly string[], source: string): Record<string, Uint8Array> {
-  const need = needFile(files, source, 'a Hugging Face GPT-2 directory has config.json and model.safetensors (download them with `huggingface-cli download gpt2`)');
+  const need = fileGetter(files, 'importHF', source, 'a Hugging Face GPT-2 directory has config.json and model.safetensors (download them with `huggingface-cli download gpt2`)');
   const configJSON = parseJSON(need('config.json'), 'config.json', source) as Record<string, unknown>;
   checkGpt2Architecture(configJSON, source);
   const hfConfig = gptConfigFromJSON(configJSON, source);
@@ -149,9 +150,10 @@ function hfTensors(weightFiles: [string, Uint8Array][], c: GPTConfig, source: st
 /** The tokenizer of an HF directory: wgrad's own when exported by wgrad, else GPT-2's, verified. */
 function hfTokenizer(files: Readonly<Record<string, Uint8Array>>, c: GPTConfig, source: string): unknown {
   if (files[WGRAD_TOKENIZER_FILE]) return parseJSON(files[WGRAD_TOKENIZER_FILE], WGRAD_TOKENIZER_FILE, source);
-  const own = files['tokenizer.json'] && (parseJSON(files['tokenizer.json'], 'tokenizer.json', source) as { type?: unknown });
-  if (own && typeof own.type === 'string' && ['char', 'bpe', 'gpt2'].includes(own.type)) return own; // a wgrad checkpoint directory
-  const vocab = hfVocabulary(files, source);
+  // tokenizer.json is wgrad's own in a checkpoint directory, HF's (a BPE model with its vocabulary) otherwise.
+  const json = files['tokenizer.json'] ? (parseJSON(files['tokenizer.json'], 'tokenizer.json', source) as { type?: unknown; model?: { vocab?: Record<string, number> } }) : null;
+  if (TOKENIZER_TYPES.includes(json?.type as TokenizerType)) return json;
+  const vocab = files['vocab.json'] ? (parseJSON(files['vocab.json'], 'vocab.json', source) as Record<string, number>) : json?.model?.vocab;
   if (!vocab) {
     throw new CheckpointError('importHF', `${source} has no tokenizer (${WGRAD_TOKENIZER_FILE}, vocab.json or tokenizer.json)`, 'download the tokenizer files with the weights; wgrad reads GPT-2\'s vocabulary');
   }
@@ -159,20 +161,4 @@ function hfTokenizer(files: Readonly<Record<string, Uint8Array>>, c: GPTConfig, 
   if (!isGpt2) throw new CheckpointError('importHF', `${source}: the tokenizer is not GPT-2's (${Object.keys(vocab).length} tokens)`, 'wgrad imports models that use GPT-2\'s own 50,257-token vocabulary');
   if (c.vocabSize < GPT2_VOCAB) throw new CheckpointError('importHF', `${source}: vocab_size ${c.vocabSize} is smaller than GPT-2's vocabulary (${GPT2_VOCAB})`, 'config.json and the tokenizer come from different models');
   return { type: 'gpt2' };
-}
-
-/** The token → id map of vocab.json, or of an HF tokenizer.json's BPE model. */
-function hfVocabulary(files: Readonly<Record<string, Uint8Array>>, source: string): Record<string, number> | null {
-  if (files['vocab.json']) return parseJSON(files['vocab.json'], 'vocab.json', source) as Record<string, number>;
-  if (!files['tokenizer.json']) return null;
-  const json = parseJSON(files['tokenizer.json'], 'tokenizer.json', source) as { model?: { vocab?: Record<string, number> } };
-  return json.model?.vocab ?? null;
-}
-
-function needFile(files: Readonly<Record<string, Uint8Array>>, source: string, hint: string) {
-  return (name: string): Uint8Array => {
-    const f = files[name];
-    if (!f) throw new CheckpointError('hf', `${source} has no ${name}`, hint);
-    return f;
-  };
 }

@@ -94,11 +94,7 @@ export async function checkpointFiles(parts: CheckpointParts): Promise<Record<st
  * The model's size is checked against the device's limits before anything is allocated on it.
  */
 export function checkpointFromFiles(files: Readonly<Record<string, Uint8Array>>, device: Device, source: string): Checkpoint {
-  const need = (name: string) => {
-    const f = files[name];
-    if (!f) throw new CheckpointError('loadCheckpoint', `${source} has no ${name}`, 'a checkpoint written by `wgrad train` has model.safetensors, config.json and tokenizer.json');
-    return f;
-  };
+  const need = fileGetter(files, 'loadCheckpoint', source, 'a checkpoint written by `wgrad train` has model.safetensors, config.json and tokenizer.json');
   const gpt = gptConfigFromJSON(parseJSON(need('config.json'), 'config.json', source), source);
   checkFitsDevice(gpt, device, source);
   const tokenizer = tokenizerFromJSON(parseJSON(need('tokenizer.json'), 'tokenizer.json', source));
@@ -194,6 +190,15 @@ export function loadWeights(model: GPT, bytes: Uint8Array, source: string): void
   }
   const extra = Object.keys(tensors).filter((n) => !expected.has(n) && n !== 'lm_head.weight');
   if (extra.length > 0) throw new CheckpointError('loadWeights', `${source}: unexpected tensors ${extra.slice(0, 3).join(', ')}`, 'the checkpoint belongs to another architecture');
+}
+
+/** A function returning the file of that name, or throwing a CheckpointError that it is missing from `source`. */
+export function fileGetter(files: Readonly<Record<string, Uint8Array>>, where: string, source: string, hint: string): (name: string) => Uint8Array {
+  return (name) => {
+    const f = files[name];
+    if (!f) throw new CheckpointError(where, `${source} has no ${name}`, hint);
+    return f;
+  };
 }
 
 /** A JSON file's content; a CheckpointError naming the file when it does not parse. */
