@@ -107,6 +107,62 @@ test('clipGradNorm scales gradients by min(1, max/‖g‖) and returns the norm'
   for (const t of [norm, p1, p2]) t.dispose();
 });
 
+test('clipGradNorm over gradients of many parts (100,000 + 5,000 + 7 elements) matches the float64 norm to 1e-5', async () => {
+  const rng = new W.Rng(9);
+  const sizes = [100_000, 5_000, 7];
+  const grads = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
+  const params = sizes.map((n, i) => {
+    const p = W.tensor(new Float32Array(n), [n], { requiresGrad: true });
+    p.grad = W.keep(W.tensor(grads[i]!, [n]));
+    return p;
+  });
+  const want = clipFactor(grads, 10);
+  const norm = clipGradNorm(params, 10)!;
+  assert.ok(Math.abs((await norm.item()) - want.norm) / want.norm < 1e-5, `${await norm.item()} vs ${want.norm}`);
+  const got = await params[1]!.grad!.toArray();
+  assert.ok(maxRelErr(got, Array.from(grads[1]!, (g) => g * want.factor)) < 1e-6);
+  for (const t of [norm, ...params]) t.dispose();
+});
+
+test('AdamW and SGD with maxGradNorm match the oracle updating clipped gradients (clipping active, then not)', async () => {
+  const rng = new W.Rng(10);
+  const sizes = [3000, 40];
+  const o = { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, momentum: 0.9 };
+  for (const kind of ['adamw', 'sgd'] as const) {
+    const init = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
+    const params = init.map((v) => W.tensor(v, [v.length], { requiresGrad: true }));
+    const opt = kind === 'adamw' ? new AdamW(params, { ...o, maxGradNorm: 5 }) : new SGD(params, { ...o, maxGradNorm: 5 });
+    const ref = init.map((v) => Float64Array.from(v));
+    const adam = sizes.map((n) => ({ m: new Float64Array(n), v: new Float64Array(n), t: 0 }));
+    const bufs: (Float64Array | null)[] = sizes.map(() => null);
+    // Gradient norms ≈ 55 (clipped to 5), then ≈ 0.55 (left alone).
+    for (const spread of [1, 1, 0.01]) {
+      const grads = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal() * spread));
+      params.forEach((p, i) => (p.grad = W.keep(W.tensor(grads[i]!, [sizes[i]!]))));
+      opt.step();
+      opt.zeroGrad();
+      const { factor } = clipFactor(grads, 5);
+      grads.forEach((g, i) => {
+        const clipped = Array.from(g, (x) => x * factor);
+        if (kind === 'adamw') adamwStep(ref[i]!, clipped, adam[i]!, o);
+        else bufs[i] = sgdStep(ref[i]!, clipped, bufs[i]!, o);
+      });
+    }
+    for (let i = 0; i < sizes.length; i++) {
+      const err = maxRelErr(await params[i]!.toArray(), ref[i]!);
+      assert.ok(err < 1e-5, `${kind} parameter ${i}: max relative error ${err}`);
+    }
+    opt.dispose();
+    for (const p of params) p.dispose();
+  }
+});
+
+test('a negative maxGradNorm is a ValueError', () => {
+  const p = W.tensor([1], [1], { requiresGrad: true });
+  assertThrows(() => new AdamW([p], { maxGradNorm: -1 }), W.ValueError, 'maxGradNorm is -1');
+  p.dispose();
+});
+
 test('warmup + cosine schedule: rises linearly, decays to the floor', () => {
   const s = warmupCosine({ lr: 1e-3, minLr: 1e-4, warmup: 100, total: 2000 });
   assert.ok(Math.abs(s(0) - 1e-3 / 101) < 1e-12);

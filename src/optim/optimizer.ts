@@ -8,6 +8,7 @@ import { tensor, zeros } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import { parameterGroups } from './groups.js';
+import { gradNormScale } from './clip.js';
 
 /** Parameters that share a learning rate and a weight decay. */
 export interface ParamGroup {
@@ -25,39 +26,64 @@ export interface OptimizerState {
   buffers: Record<string, Record<string, Float32Array>>;
 }
 
+/** Settings every optimizer takes. */
+export interface OptimizerOptions {
+  lr?: number;
+  weightDecay?: number;
+  /**
+   * Clip by global norm before each update: gradients are scaled by min(1, maxGradNorm / ‖g‖), ‖g‖
+   * the L2 norm of all gradients together (as PyTorch's clip_grad_norm_). The scale is applied inside
+   * the update kernel. 0 or undefined: no clipping.
+   */
+  maxGradNorm?: number;
+}
+
 /** The base of AdamW and SGD: parameter groups, stepping, zeroGrad, and a state that saves and restores exactly. */
 export abstract class Optimizer {
   readonly groups: ParamGroup[];
   /** Learning rate of groups that do not set their own; schedules set it every step. */
   lr: number;
+  /** Clip-by-global-norm threshold (0: off); see {@link OptimizerOptions.maxGradNorm}. */
+  maxGradNorm: number;
   /** Updates applied so far (AdamW's bias correction uses it). */
   steps = 0;
   protected readonly buffers = new Map<Tensor, Record<string, Tensor>>();
+  /** The gradient scale the update kernels read when nothing is clipped: 1. */
+  private unitScale: Tensor | null = null;
 
-  constructor(params: Module | Tensor[] | ParamGroup[], lr: number, weightDecay: number) {
+  constructor(params: Module | Tensor[] | ParamGroup[], lr: number, weightDecay: number, maxGradNorm = 0) {
     checkNumber('lr', lr);
+    checkNumber('maxGradNorm', maxGradNorm);
+    if (maxGradNorm < 0) throw new ValueError('optimizer', `maxGradNorm is ${maxGradNorm}`, 'use a positive norm to clip to, or 0 for no clipping');
     this.lr = lr;
+    this.maxGradNorm = maxGradNorm;
     this.groups = params instanceof Module
       ? parameterGroups(params, weightDecay)
       : isTensorList(params) ? [{ params, weightDecay }] : params.map((g) => ({ weightDecay, ...g }));
   }
 
-  /** Apply one update to every parameter that has a gradient. */
+  /** Apply one update to every parameter that has a gradient (clipped first if maxGradNorm is set). */
   step(): void {
     checkNumber('lr', this.lr);
+    checkNumber('maxGradNorm', this.maxGradNorm);
+    for (const group of this.groups) checkNumber('lr', group.lr ?? this.lr);
+    const withGrad = this.groups.flatMap((g) => g.params.filter((p) => p.grad));
+    if (withGrad.length === 0) return;
     this.steps++;
+    const clip = this.maxGradNorm > 0 ? gradNormScale(withGrad.map((p) => p.grad!), this.maxGradNorm) : null;
+    const scale = clip?.scale ?? (this.unitScale ??= keep(tensor([1], [], { device: withGrad[0]!.device })));
     for (const group of this.groups) {
       const lr = group.lr ?? this.lr;
-      checkNumber('lr', lr);
       for (const p of group.params) {
-        if (!p.grad) continue;
-        this.update(p, p.grad, lr, group.weightDecay ?? 0);
+        if (p.grad) this.update(p, p.grad, lr, group.weightDecay ?? 0, scale);
       }
     }
+    clip?.norm.dispose();
+    clip?.scale.dispose();
   }
 
-  /** Apply one update to `param` given its gradient (each optimizer's kernel). */
-  protected abstract update(param: Tensor, grad: Tensor, lr: number, weightDecay: number): void;
+  /** Apply one update to `param` given its gradient and the rank-0 scale to multiply it by (each optimizer's kernel). */
+  protected abstract update(param: Tensor, grad: Tensor, lr: number, weightDecay: number, gradScale: Tensor): void;
 
   /** A named state buffer of a parameter, created as zeros on first use. */
   protected buffer(param: Tensor, name: string): Tensor {
@@ -110,6 +136,8 @@ export abstract class Optimizer {
   dispose(): void {
     for (const state of this.buffers.values()) for (const t of Object.values(state)) t.dispose();
     this.buffers.clear();
+    this.unitScale?.dispose();
+    this.unitScale = null;
   }
 
   private named(): [string, Tensor][] {

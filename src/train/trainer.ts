@@ -13,7 +13,6 @@ import { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GPT } from '../nn/gpt.js';
 import { AdamW } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip.js';
 import { parameterGroups } from '../optim/groups.js';
 import { warmupCosine, type Schedule } from '../optim/schedule.js';
 import { sampleBatch } from '../data/batches.js';
@@ -56,7 +55,7 @@ export class Trainer {
     this.model = model ?? new GPT(modelConfig(config, vocabSize), { device, seed: config.seed });
     // As nanoGPT: every matrix decays, embeddings included (the LM head shares wte).
     this.optimizer = new AdamW(parameterGroups(this.model, config.weightDecay, { decayEmbeddings: true }), {
-      lr: config.lr, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay,
+      lr: config.lr, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay, maxGradNorm: config.gradClip,
     });
     this.schedule = warmupCosine({ lr: config.lr, minLr: config.minLr, warmup: config.warmup, total: config.decaySteps });
     this.batchRng = new Rng(config.seed ^ 0xba7c4);
@@ -64,7 +63,7 @@ export class Trainer {
 
   /** One optimizer step (gradAccum micro-batches). Returns the mean loss; throws on NaN/Inf. */
   async trainStep(): Promise<StepInfo> {
-    const { batchSize, blockSize, gradAccum, gradClip } = this.config;
+    const { batchSize, blockSize, gradAccum } = this.config;
     const started = performance.now();
     const lr = this.schedule(this.step);
     this.model.train();
@@ -76,7 +75,6 @@ export class Trainer {
         mul(loss!, 1 / gradAccum).backward();
         total = total ? noGrad(() => mulAdd(total!, loss!, gradAccum)) : noGrad(() => mul(loss!, 1 / gradAccum));
       }
-      if (gradClip > 0) clipGradNorm(this.model.parameters(), gradClip);
       this.optimizer.lr = lr;
       this.optimizer.step();
       this.optimizer.zeroGrad();
