@@ -93,6 +93,11 @@ test('gather: repeated indices accumulate into the same row', async () => {
   await check('gather', (t, i) => W.gather(t!, i!), (t, i) => R.layout.gather(t!, i!), 'gather', {}, [rand([5, 4]), indices], { wrt: [0], dtypes: ['float32', 'int32'] });
 });
 
+test('gather from a shard (first row 2): indices outside it get no gradient', async () => {
+  const indices: NDArray = { shape: [2, 3], data: Float64Array.of(1, 3, 2, 6, 4, 3) };
+  await check('gather first 2', (t, i) => W.gather(t!, i!, { first: 2 }), (t, i) => R.layout.gather(t!, i!, 2), 'gather', { first: 2 }, [rand([3, 4]), indices], { wrt: [0], dtypes: ['float32', 'int32'] });
+});
+
 test('a composed expression: gradients through shared subexpressions add up', async () => {
   // f(x, w) = sum(softmax(x·w + x) · x), x used three times.
   const forward = (x: Tensor, w: Tensor) => W.sum(W.mul(W.softmax(W.add(W.mul(x, w), x), -1), x));

@@ -68,6 +68,9 @@ test('gather picks rows; out-of-range indices give zero rows and never read out 
   const out = ops.gather(table.gpu, idx2d);
   assert.equal([...out.shape], [2, 2, 3]);
   await assertClose(out, ref.gather(table.ref, ndarray([2, 2], [1, 2, 3, 4])), exact);
+  // A shard holding rows [10, 15) of a larger table: index 10 + r picks row r, the rest give zeros.
+  const shardIdx = [10, 14, 9, 15, 12, -1];
+  await assertClose(ops.gather(table.gpu, tensor(shardIdx, [6], { dtype: 'int32' }), { first: 10 }), ref.gather(table.ref, ndarray([6], shardIdx), 10), exact);
 });
 
 test('layout ops keep int32 and bool dtypes', async () => {

@@ -64,6 +64,8 @@ export class Device {
   readonly adapterInfo: GPUAdapterInfo;
   readonly pool: BufferPool;
   readonly kernels: KernelRegistry;
+  /** The largest buffer a kernel can bind: min(maxBufferSize, maxStorageBufferBindingSize). Every tensor fits it; larger weights are split into row parts (int4) or shards (embeddings). */
+  readonly maxBindingBytes: number;
   /** Increments at every submit; a buffer whose lastBatch equals it is referenced by unsubmitted work. */
   batchId = 0;
   liveTensors = 0;
@@ -100,8 +102,8 @@ export class Device {
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.uniformAlign = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment);
     const report = (p: Promise<GPUError | null>, what: string) => this.watch(p, what);
-    // Every tensor buffer must be bindable as one storage buffer, so the smaller limit applies.
-    this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize), report);
+    this.maxBindingBytes = Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
+    this.pool = new BufferPool(gpu, this.maxBindingBytes, report);
     this.pool.onDestroy = () => this.forgetBindGroups();
     this.kernels = new KernelRegistry(gpu, KERNEL_SOURCES, report);
     gpu.lost.then((info) => {

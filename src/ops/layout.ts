@@ -155,8 +155,10 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
 /**
  * Rows of `table` picked by integer `indices` (an embedding lookup): the result has shape
  * indices.shape + table.shape[1:]. Out-of-range indices give rows of zeros (checked on the GPU).
+ * With `first`, the table holds the rows [first, first + table.shape[0]) of a larger one (a shard):
+ * index i picks its row i − first, and indices outside the shard give zeros.
  */
-export function gather(table: Tensor, indices: Tensor): Tensor {
+export function gather(table: Tensor, indices: Tensor, { first = 0 }: { first?: number } = {}): Tensor {
   const op = 'gather';
   expectTensor(op, 'table', table, ANY);
   expectTensor(op, 'indices', indices, ['int32']);
@@ -166,23 +168,23 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   const row = rowShape.reduce((a, b) => a * b, 1);
   const out = Tensor.empty(table.device, [...indices.shape, ...rowShape], table.dtype, op);
   if (out.size > 0) {
-    launch(op, 'gather_rows', { bindings: { table, indices, rows: out }, uniforms: { n: out.size, row, vocab: table.shape[0]! }, threads: out.size });
+    launch(op, 'gather_rows', { bindings: { table, indices, rows: out }, uniforms: { n: out.size, row, vocab: table.shape[0]!, first }, threads: out.size });
   }
-  return record(op, [table, indices], out);
+  return record(op, [table, indices], out, { first });
 }
 
 /**
- * The adjoint of gather: d_table[v] = Σ of the rows of `dRows` whose index is v (gather's backward).
- * `dRows` has shape indices.shape + tableShape[1:].
+ * The adjoint of gather: d_table[v] = Σ of the rows of `dRows` whose index is v + first (gather's
+ * backward). `dRows` has shape indices.shape + tableShape[1:].
  */
-export function scatterAdd(dRows: Tensor, indices: Tensor, tableShape: Shape): Tensor {
+export function scatterAdd(dRows: Tensor, indices: Tensor, tableShape: Shape, { first = 0 }: { first?: number } = {}): Tensor {
   const op = 'scatterAdd';
   expectTensor(op, 'dRows', dRows);
   expectTensor(op, 'indices', indices, ['int32']);
   const dTable = Tensor.empty(dRows.device, tableShape, 'float32', op);
   const row = tableShape.slice(1).reduce((a, b) => a * b, 1);
   if (dTable.size > 0) {
-    launch(op, 'scatter_add_rows', { bindings: { d_rows: dRows, indices, d_table: dTable }, uniforms: { n: dTable.size, row, n_rows: indices.size }, threads: dTable.size });
+    launch(op, 'scatter_add_rows', { bindings: { d_rows: dRows, indices, d_table: dTable }, uniforms: { n: dTable.size, row, n_rows: indices.size, first }, threads: dTable.size });
   }
   return dTable;
 }

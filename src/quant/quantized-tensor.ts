@@ -64,7 +64,7 @@ export class QuantizedTensor {
   static allocate(device: Device, format: QuantFormat, n: number, k: number, where: string, options: PartOptions = {}): QuantizedTensor {
     checkQuantShape(where, format, n, k);
     const bs = BLOCK_SIZE[format];
-    const maxBinding = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+    const maxBinding = device.maxBindingBytes;
     const rowBytes = Math.max(k / 2, (k / bs) * 4, 1);
     let perPart = Math.floor(maxBinding / rowBytes);
     if (perPart < 1) {

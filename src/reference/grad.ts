@@ -139,10 +139,11 @@ export const referenceVjp: Record<string, Vjp> = {
   },
   broadcastTo: ([x], dy) => [sumToShape(dy, x!.shape)],
   reshape: ([x], dy) => [{ shape: x!.shape, data: dy.data }],
-  gather: ([table, indices], dy) => {
+  gather: ([table, indices], dy, attrs) => {
     const row = table!.shape.slice(1).reduce((a, b) => a * b, 1);
     const out = ndarray(table!.shape);
-    indices!.data.forEach((v, r) => {
+    indices!.data.forEach((i, r) => {
+      const v = i - ((attrs.first as number | undefined) ?? 0);
       if (v < 0 || v >= table!.shape[0]!) return;
       for (let c = 0; c < row; c++) out.data[v * row + c]! += dy.data[r * row + c]!;
     });

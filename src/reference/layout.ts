@@ -51,11 +51,12 @@ export function broadcastTo(x: NDArray, shape: readonly number[]): NDArray {
   return out;
 }
 
-/** Rows of `table` at `indices`; out-of-range indices give zero rows (as the kernel does). */
-export function gather(table: NDArray, indices: NDArray): NDArray {
+/** Rows of `table` at `indices` − first (a shard's first row); out-of-range indices give zero rows (as the kernel does). */
+export function gather(table: NDArray, indices: NDArray, first = 0): NDArray {
   const row = table.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = ndarray([...indices.shape, ...table.shape.slice(1)]);
-  indices.data.forEach((index, r) => {
+  indices.data.forEach((i, r) => {
+    const index = i - first;
     if (index < 0 || index >= table.shape[0]!) return;
     for (let c = 0; c < row; c++) out.data[r * row + c] = table.data[index * row + c]!;
   });

@@ -41,7 +41,7 @@ registerGradient('broadcastTo', { backward: (_, dy) => [dy] });
 
 registerGradient('gather', {
   save: ({ inputs }) => [inputs[1]!],
-  backward: ({ saved, inputShapes }, dy) => [L.scatterAdd(dy, saved[0]!, inputShapes[0]!), null],
+  backward: ({ saved, inputShapes, attrs }, dy) => [L.scatterAdd(dy, saved[0]!, inputShapes[0]!, { first: attrs.first as number }), null],
 });
 
 /** dy of a reduction, reshaped so it broadcasts against the input (reduced axes kept as size 1). */
