@@ -4,7 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertThrows, testDevice } from './helpers.js';
-import { GPT, ValueError, noGrad, scope, tensor } from '../src/index.js';
+import * as W from '../src/index.js';
+import { Embedding, GPT, LimitError, Rng, ValueError, noGrad, scope, tensor } from '../src/index.js';
+import { parameterGroups } from '../src/optim/groups.js';
+import { loadWeights, modelSafetensors } from '../src/io/model-files.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
 import { referenceGPT } from '../src/reference/gpt.js';
 import { Trainer } from '../src/train/trainer.js';
 import { resolveConfig } from '../src/train/config.js';
@@ -52,6 +56,104 @@ test('the whole model matches a float64 oracle: logits, loss and every parameter
     loss!.dispose();
     model.dispose();
   }
+});
+
+test('a token embedding split into row shards matches the float64 oracle, saves as one table and loads into either form', async () => {
+  const device = await testDevice();
+  const model = new GPT(tiny, { device, seed: 3, embeddingShardRows: 4 }); // 11 rows: shards at 0, 4, 8
+  const names = model.namedParameters().map(([n]) => n);
+  assert.equal(names.filter((n) => n.startsWith('transformer.wte.')), ['transformer.wte.weight#0', 'transformer.wte.weight#4', 'transformer.wte.weight#8']);
+  const [B, T] = [2, 7];
+  const idx = Array.from({ length: B * T }, (_, i) => (i * 7 + 3) % tiny.vocabSize);
+  const tgt = Array.from({ length: B * T }, (_, i) => (i * 5 + 1) % tiny.vocabSize);
+  const shards = model.namedParameters().filter(([n]) => n.startsWith('transformer.wte.'));
+  const weights: Record<string, { shape: number[]; data: Float64Array }> = {};
+  for (const [name, p] of model.namedParameters()) if (!name.startsWith('transformer.wte.')) weights[name] = { shape: [...p.shape], data: Float64Array.from(await p.toArray()) };
+  const wte: number[] = [];
+  for (const [, p] of shards) wte.push(...(await p.toArray()));
+  weights['transformer.wte.weight'] = { shape: [tiny.vocabSize, tiny.nEmbd], data: Float64Array.from(wte) };
+  const ref = referenceGPT(tiny, weights, { shape: [B, T], data: Float64Array.from(idx) }, { shape: [B * T], data: Float64Array.from(tgt) });
+
+  const { logits, loss } = model.forward(tensor(idx, [B, T], { dtype: 'int32' }), tensor(tgt, [B, T], { dtype: 'int32' }));
+  loss!.backward();
+  assert.ok(maxErr(await logits.toArray(), ref.logits.data) < 1e-5, 'logits');
+  assert.ok(Math.abs((await loss!.item()) - ref.loss) < 1e-5, `loss ${await loss!.item()} vs ${ref.loss}`);
+  const wteGrad: number[] = [];
+  for (const [, p] of shards) wteGrad.push(...(await p.grad!.toArray()));
+  assert.ok(maxErr(wteGrad, ref.grads['transformer.wte.weight']!.data) < 1e-4, 'gradient of the sharded wte');
+  // Embedding shards are embeddings for weight decay.
+  const groups = parameterGroups(model, 0.1);
+  assert.ok(groups.find((g) => g.weightDecay === 0)!.names!.includes('transformer.wte.weight#4'));
+
+  // Saved as one table under its Hugging Face name; loads into an unsharded model and back.
+  const bytes = await modelSafetensors(model);
+  const saved = decodeSafetensors(bytes).tensors;
+  assert.equal(saved['transformer.wte.weight']!.shape, [tiny.vocabSize, tiny.nEmbd]);
+  assert.ok(!Object.keys(saved).some((n) => n.includes('#')));
+  const whole = new GPT(tiny, { device, seed: 9 });
+  loadWeights(whole, bytes, 'sharded');
+  const resharded = new GPT(tiny, { device, seed: 9, embeddingShardRows: 5 });
+  loadWeights(resharded, await modelSafetensors(whole), 'whole');
+  const probe = tensor(idx, [B, T], { dtype: 'int32' });
+  const want = await logits.toArray();
+  for (const m of [whole, resharded]) {
+    const got = noGrad(() => m.forward(probe).logits);
+    assert.ok(maxErr(await got.toArray(), want) < 1e-6, 'same logits after the round trip');
+    got.dispose();
+  }
+  for (const t of [logits, loss!, probe]) t.dispose();
+  for (const m of [model, whole, resharded]) m.dispose();
+});
+
+test('loss() in row chunks equals forward()\'s loss, with the same gradients; lastOnly gives the last position\'s logits', async () => {
+  const device = await testDevice();
+  const model = new GPT(tiny, { device, seed: 5 });
+  const [B, T] = [2, 7];
+  const idx = tensor(Array.from({ length: B * T }, (_, i) => (i * 3 + 1) % tiny.vocabSize), [B, T], { dtype: 'int32' });
+  const tgt = tensor(Array.from({ length: B * T }, (_, i) => (i * 5 + 2) % tiny.vocabSize), [B, T], { dtype: 'int32' });
+  const gradsOf = async (loss: W.Tensor) => {
+    loss.backward();
+    const g: number[] = [];
+    for (const p of model.parameters()) {
+      g.push(...(await p.grad!.toArray()));
+      p.grad!.dispose();
+      p.grad = null;
+    }
+    return { loss: await loss.item(), g };
+  };
+  const { logits, loss } = model.forward(idx, tgt);
+  const whole = await gradsOf(loss!);
+  const chunked = await gradsOf(model.loss(idx, tgt, { chunkRows: 3 })); // 14 rows: 5 chunks
+  assert.ok(Math.abs(chunked.loss - whole.loss) < 1e-6, `${chunked.loss} vs ${whole.loss}`);
+  assert.ok(maxErr(chunked.g, whole.g) < 1e-6, 'gradients');
+  const last = noGrad(() => model.forward(idx, undefined, undefined, { lastOnly: true }).logits);
+  assert.equal([...last.shape], [B, 1, tiny.vocabSize]);
+  const all = await logits.toArray();
+  const want = [...all.subarray((T - 1) * tiny.vocabSize, T * tiny.vocabSize), ...all.subarray((2 * T - 1) * tiny.vocabSize, 2 * T * tiny.vocabSize)];
+  assert.ok(maxErr(await last.toArray(), want) < 1e-6);
+  for (const t of [idx, tgt, logits, loss!, last]) t.dispose();
+  model.dispose();
+});
+
+test('an embedding larger than this device binds becomes shards by itself, and lookups cross the boundary', async () => {
+  const device = await testDevice();
+  const dim = 64;
+  const perShard = Math.floor(device.maxBindingBytes / (4 * dim));
+  const table = new Embedding(perShard + 3, dim, { device, std: 1, rng: new Rng(1) });
+  assert.equal(table.shards, [{ first: 0, rows: perShard }, { first: perShard, rows: 3 }]);
+  // The rows around the boundary, regenerated from the same generator (row-major order).
+  const rng = new Rng(1);
+  const rowOf = new Map<number, number[]>();
+  const wanted = new Set([0, perShard - 1, perShard, perShard + 2]);
+  for (let r = 0; r < perShard + 3; r++) {
+    const row = Array.from({ length: dim }, () => rng.normal());
+    if (wanted.has(r)) rowOf.set(r, row);
+  }
+  const ids = [perShard, 0, perShard + 2, perShard - 1];
+  const got = await table.forward(tensor(ids, [4], { device, dtype: 'int32' })).toArray();
+  ids.forEach((id, i) => assert.ok(maxErr(Array.from(got.subarray(i * dim, (i + 1) * dim)), rowOf.get(id)!) < 1e-6, `row ${id}`));
+  assertThrows(() => table.weight, LimitError, 'shards', 'project');
+  table.dispose();
 });
 
 test('generation with the KV cache gives the same logits as recomputing the prefix', async () => {

@@ -48,10 +48,10 @@ test('a model larger than the device can bind is a LimitError naming the tensor 
   const files = await filesOf(model);
   const config = JSON.parse(new TextDecoder().decode(files['config.json']));
   const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
-  const vocab = Math.ceil(limit / 4 / 64) + 1; // a 64-wide embedding one row past the limit
-  files['config.json'] = new TextEncoder().encode(JSON.stringify({ ...config, vocab_size: vocab, n_embd: 64 }));
+  const positions = Math.ceil(limit / 4 / 64) + 1; // a 64-wide position embedding one row past the limit
+  files['config.json'] = new TextEncoder().encode(JSON.stringify({ ...config, n_positions: positions, n_ctx: positions, n_embd: 64 }));
   const before = live(device);
-  assertThrows(() => checkpointFromFiles(files, device, 'big/'), LimitError, 'big/', 'token embedding', 'maxStorageBufferBindingSize', 'too large');
+  assertThrows(() => checkpointFromFiles(files, device, 'big/'), LimitError, 'big/', 'position embedding', 'maxStorageBufferBindingSize', 'too large');
   assert.equal(live(device), before);
   model.dispose();
 });

@@ -13,6 +13,8 @@
 import type { Device } from '../gpu/device.js';
 import { CheckpointError, LimitError } from '../errors.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
+import { parseShardName } from '../nn/layers.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { tensor } from '../tensor/create.js';
 import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
@@ -42,13 +44,31 @@ export interface CheckpointParts {
   trainState?: Record<string, unknown>;
 }
 
-/** The weights as HF GPT-2 safetensors bytes. */
+/** The weights as HF GPT-2 safetensors bytes; a sharded embedding's shards are stored as its one whole table. */
 export async function modelSafetensors(model: GPT): Promise<Uint8Array> {
   const tensors: Record<string, SafetensorsInput> = {};
-  for (const [name, p] of model.namedParameters()) {
-    tensors[name] = { dtype: 'F32', shape: [...p.shape], data: (await p.toArray()) as Float32Array };
+  for (const [name, { shape, parts }] of fileTensors(model)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const row = data.length / shape[0]!;
+    for (const part of parts) data.set((await part.tensor.toArray()) as Float32Array, part.first * row);
+    tensors[name] = { dtype: 'F32', shape, data };
   }
   return encodeSafetensors(tensors, { format: 'pt' });
+}
+
+/** The model's parameters grouped by the file tensor they belong to: each is whole, or a table's row shards. */
+function fileTensors(model: GPT): Map<string, { shape: number[]; parts: { name: string; first: number; tensor: Tensor }[] }> {
+  const out = new Map<string, { shape: number[]; parts: { name: string; first: number; tensor: Tensor }[] }>();
+  for (const [name, t] of model.namedParameters()) {
+    const shard = parseShardName(name);
+    const fileName = shard?.name ?? name;
+    const entry = out.get(fileName) ?? { shape: [0, ...t.shape.slice(1)], parts: [] };
+    entry.parts.push({ name, first: shard?.first ?? 0, tensor: t });
+    entry.shape[0] = Math.max(entry.shape[0]!, (shard?.first ?? 0) + t.shape[0]!);
+    if (!shard) entry.shape = [...t.shape];
+    out.set(fileName, entry);
+  }
+  return out;
 }
 
 /** config.json for a model: Hugging Face GPT2Config keys, and wgrad's own fields (plus `extra`) under "wgrad". */
@@ -154,13 +174,13 @@ export function gptConfigFromJSON(json: unknown, source: string): GPTConfig {
 }
 
 /**
- * Throws a LimitError when one of the model's weight matrices (or the logits of one position) needs a
- * bigger buffer than the device can bind; browsers often grant far less than a native driver.
+ * Throws a LimitError when one of the model's weight matrices needs a bigger buffer than the device
+ * can bind; browsers often grant far less than a native driver. (The token embedding is exempt: it is
+ * split into row shards when it does not fit.)
  */
 export function checkFitsDevice(c: GPTConfig, device: Device, source: string): void {
-  const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  const limit = device.maxBindingBytes;
   const largest: [string, number][] = [
-    ['the token embedding (vocab_size × n_embd)', c.vocabSize * c.nEmbd],
     ['the position embedding (n_positions × n_embd)', c.blockSize * c.nEmbd],
     ['an MLP weight (n_embd × 4·n_embd)', 4 * c.nEmbd * c.nEmbd],
   ];
@@ -179,14 +199,19 @@ export function checkFitsDevice(c: GPTConfig, device: Device, source: string): v
 /** Replace the model's weights with those of a safetensors file; every name and shape must match. */
 export function loadWeights(model: GPT, bytes: Uint8Array, source: string): void {
   const { tensors } = decodeSafetensors(bytes);
-  const expected = new Map(model.namedParameters());
-  for (const [name, p] of expected) {
+  const expected = fileTensors(model);
+  for (const [name, { shape, parts }] of expected) {
     const t = tensors[name];
     if (!t) throw new CheckpointError('loadWeights', `${source}: model.safetensors has no tensor '${name}'`, 'the checkpoint belongs to another architecture or is incomplete');
-    if (t.shape.join(',') !== p.shape.join(',')) {
-      throw new CheckpointError('loadWeights', `${source}: '${name}' has shape [${t.shape}], the model expects [${p.shape}]`, 'config.json and model.safetensors disagree; the checkpoint is corrupt');
+    if (t.shape.join(',') !== shape.join(',')) {
+      throw new CheckpointError('loadWeights', `${source}: '${name}' has shape [${t.shape}], the model expects [${shape}]`, 'config.json and model.safetensors disagree; the checkpoint is corrupt');
     }
-    model.setParameter(name, tensor(toFloat32Array(t, name), p.shape, { device: p.device }));
+    const data = toFloat32Array(t, name);
+    const row = data.length / Math.max(1, shape[0]!);
+    for (const part of parts) {
+      const values = parts.length === 1 ? data : data.subarray(part.first * row, (part.first + part.tensor.shape[0]!) * row);
+      model.setParameter(part.name, tensor(values, part.tensor.shape, { device: part.tensor.device }));
+    }
   }
   const extra = Object.keys(tensors).filter((n) => !expected.has(n) && n !== 'lm_head.weight');
   if (extra.length > 0) throw new CheckpointError('loadWeights', `${source}: unexpected tensors ${extra.slice(0, 3).join(', ')}`, 'the checkpoint belongs to another architecture');

@@ -6,7 +6,7 @@
  */
 import type { Device } from '../gpu/device.js';
 import { ValueError } from '../errors.js';
-import { add } from '../ops/elementwise.js';
+import { add, div, mul } from '../ops/elementwise.js';
 import { concat, permute, slice } from '../ops/layout.js';
 import { matmul } from '../ops/matmul.js';
 import { attention, multiHeadAttention } from '../ops/attention.js';
@@ -134,7 +134,11 @@ export class GPT extends Module {
   private readonly dropoutRng: Rng;
   private readonly drop: (x: Tensor) => Tensor;
 
-  constructor(config: GPTConfig, options: { device?: Device; seed?: number } = {}) {
+  /**
+   * `embeddingShardRows` caps the rows per shard of the token embedding (default: as many as one
+   * binding holds; see Embedding), for tests of the sharded path on small models.
+   */
+  constructor(config: GPTConfig, options: { device?: Device; seed?: number; embeddingShardRows?: number } = {}) {
     super();
     validateConfig(config);
     this.config = { ...config };
@@ -143,7 +147,7 @@ export class GPT extends Module {
     this.dropoutRng = new Rng(seed ^ 0x5eed);
     const drop = (x: Tensor) => (this.training && config.dropout > 0 ? dropout(x, config.dropout, this.dropoutRng.nextU32()) : x);
     const transformer = this.module('transformer', new ModuleDict());
-    this.wte = transformer.set('wte', new Embedding(config.vocabSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02 }));
+    this.wte = transformer.set('wte', new Embedding(config.vocabSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02, maxShardRows: options.embeddingShardRows }));
     this.wpe = transformer.set('wpe', new Embedding(config.blockSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02 }));
     const h = transformer.set('h', new ModuleDict());
     for (let i = 0; i < config.nLayer; i++) this.blocks.push(h.set(String(i), new Block(config, init, drop)));
@@ -153,10 +157,43 @@ export class GPT extends Module {
 
   /**
    * idx: int32 (B, T) token ids → logits (B, T, vocab). With `targets` (B, T), also the mean
-   * cross-entropy loss. With `caches` (one per layer), the positions follow the cached ones.
+   * cross-entropy loss. With `caches` (one per layer), the positions follow the cached ones. With
+   * `lastOnly`, logits of the last position only, (B, 1, vocab): what generation samples from,
+   * without the prompt's (T, vocab) scores.
    */
-  forward(idx: Tensor, targets?: Tensor, caches?: LayerCache[]): { logits: Tensor; loss: Tensor | null } {
-    const [B, T] = [idx.shape[0]!, idx.shape[1]!];
+  forward(idx: Tensor, targets?: Tensor, caches?: LayerCache[], { lastOnly = false }: { lastOnly?: boolean } = {}): { logits: Tensor; loss: Tensor | null } {
+    let x = this.hidden(idx, caches);
+    if (lastOnly) x = slice(x, 1, x.shape[1]! - 1);
+    const logits = this.wte.project(x); // (B, T, vocab): the head is tied to the token embedding
+    const loss = targets ? crossEntropy(logits.reshape([logits.size / this.config.vocabSize, this.config.vocabSize]), targets.reshape([targets.size])) : null;
+    return { logits, loss };
+  }
+
+  /**
+   * The mean cross-entropy of predicting `targets` (B, T) from `idx` (B, T), as forward()'s loss, but
+   * with the logits made and dropped in row chunks that each fit one binding: a large vocabulary over
+   * a long context (GPT-2's 1,024 × 50,257 scores are 196 MiB) needs no buffer that large.
+   * `chunkRows` caps the rows per chunk (default: as many as one binding holds), for tests.
+   */
+  loss(idx: Tensor, targets: Tensor, { chunkRows = Infinity }: { chunkRows?: number } = {}): Tensor {
+    const { vocabSize, nEmbd } = this.config;
+    const rows = idx.size;
+    const perChunk = Math.max(1, Math.min(chunkRows, Math.floor(idx.device.maxBindingBytes / (4 * vocabSize))));
+    if (rows <= perChunk) return this.forward(idx, targets).loss!;
+    const x = this.hidden(idx).reshape([rows, nEmbd]);
+    const y = targets.reshape([rows]);
+    let total: Tensor | null = null;
+    for (let r0 = 0; r0 < rows; r0 += perChunk) {
+      const r1 = Math.min(rows, r0 + perChunk);
+      const part = mul(crossEntropy(this.wte.project(slice(x, 0, r0, r1)), slice(y, 0, r0, r1)), r1 - r0);
+      total = total ? add(total, part) : part;
+    }
+    return div(total!, rows);
+  }
+
+  /** The final hidden states (B, T, C): embeddings, the blocks, and the last LayerNorm. */
+  private hidden(idx: Tensor, caches?: LayerCache[]): Tensor {
+    const T = idx.shape[1]!;
     const past = caches?.[0]?.k?.shape[2] ?? 0;
     if (past + T > this.config.blockSize) {
       throw new ValueError('GPT', `a sequence of ${past + T} positions exceeds the context of ${this.config.blockSize}`, 'crop the input to the last blockSize tokens');
@@ -164,10 +201,7 @@ export class GPT extends Module {
     const pos = arange(past, past + T, 1, { device: idx.device, dtype: 'int32' });
     let x = this.drop(add(this.wte.forward(idx), this.wpe.forward(pos))); // (B, T, C)
     this.blocks.forEach((block, i) => (x = block.forward(x, caches?.[i])));
-    x = this.lnF.forward(x);
-    const logits = matmul(x, this.wte.weight, { transB: true }); // (B, T, vocab): the head is tied to wte
-    const loss = targets ? crossEntropy(logits.reshape([B * T, this.config.vocabSize]), targets.reshape([B * T])) : null;
-    return { logits, loss };
+    return this.lnF.forward(x);
   }
 
   /** The dropout generator's state, saved in checkpoints so that resumed training is identical. */

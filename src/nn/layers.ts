@@ -1,11 +1,12 @@
 /** The basic layers: Linear, Embedding, LayerNorm, Dropout, GELU. */
 import type { Device } from '../gpu/device.js';
 import { dropout } from '../ops/dropout.js';
-import { gelu } from '../ops/elementwise.js';
-import { gather } from '../ops/layout.js';
+import { add, gelu } from '../ops/elementwise.js';
+import { concat, gather } from '../ops/layout.js';
 import { layerNorm } from '../ops/layernorm.js';
 import { matmul } from '../ops/matmul.js';
-import { ShapeError, fmtShape } from '../errors.js';
+import { LimitError, ShapeError, fmtShape } from '../errors.js';
+import { defaultDevice } from '../gpu/default-device.js';
 import { ones, tensor, zeros } from '../tensor/create.js';
 import { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -51,22 +52,70 @@ export class Linear extends Module {
   }
 }
 
-/** A lookup table of `num` rows of width `dim`, initialised N(0, std²) (std 1 as PyTorch by default). */
+/** Rows [first, first + rows) of a table split into shards. */
+export interface RowShard {
+  readonly first: number;
+  readonly rows: number;
+}
+
+/** The parameter name of the shard of `name` whose first row is `first`: `weight#50000`. */
+export function shardName(name: string, first: number): string {
+  return `${name}#${first}`;
+}
+
+/** The table name and first row of a shard's parameter name, or null for a whole parameter. */
+export function parseShardName(name: string): { name: string; first: number } | null {
+  const m = /^(.*)#(\d+)$/.exec(name);
+  return m ? { name: m[1]!, first: Number(m[2]) } : null;
+}
+
+/**
+ * A lookup table of `num` rows of width `dim`, initialised N(0, std²) (std 1 as PyTorch by default).
+ * A table larger than the device binds in one buffer (GPT-2's 50,257 × 768 token embedding is 147 MiB;
+ * lavapipe and many browsers bind 128 MiB) is held as row shards, parameters `weight#<first row>`,
+ * each gathered from with its first row; checkpoints store the whole table as `weight`.
+ */
 export class Embedding extends Module {
-  constructor(readonly num: number, readonly dim: number, options: LayerOptions & { std?: number } = {}) {
+  /** The row ranges of the table's parameters: one range unless it is sharded. */
+  readonly shards: readonly RowShard[];
+
+  constructor(readonly num: number, readonly dim: number, options: LayerOptions & { std?: number; maxShardRows?: number } = {}) {
     super();
     const rng = options.rng ?? new Rng(0);
     const std = options.std ?? 1;
-    this.param('weight', tensor(Float32Array.from({ length: num * dim }, () => rng.normal() * std), [num, dim], { device: options.device }));
+    const device = options.device ?? defaultDevice('Embedding');
+    const perShard = Math.min(options.maxShardRows ?? Infinity, Math.floor(device.maxBindingBytes / (4 * dim)));
+    if (perShard < 1) throw new LimitError('Embedding', `one row of ${dim} floats is more than this device binds (${device.maxBindingBytes} bytes)`, 'use a smaller embedding width');
+    const shards: RowShard[] = [];
+    for (let first = 0; first < num; first += perShard) shards.push({ first, rows: Math.min(perShard, num - first) });
+    this.shards = shards;
+    for (const { first, rows } of shards) {
+      // Row by row in order, so a sharded table holds the values of the whole one from the same seed.
+      const values = Float32Array.from({ length: rows * dim }, () => rng.normal() * std);
+      this.param(shards.length === 1 ? 'weight' : shardName('weight', first), tensor(values, [rows, dim], { device }));
+    }
   }
 
+  /** The whole table; a sharded one has no single tensor (use forward and project). */
   get weight(): Tensor {
-    return this.paramOrNull('weight')!;
+    const w = this.paramOrNull('weight');
+    if (!w) throw new LimitError('Embedding', `the ${this.num} × ${this.dim} table is split into ${this.shards.length} shards to fit the device's bindings`, 'use forward() and project(), which work shard by shard');
+    return w;
   }
 
   /** indices: int32 of any shape → (...indices.shape, dim). */
   forward(indices: Tensor): Tensor {
-    return gather(this.weight, indices);
+    if (this.shards.length === 1) return gather(this.weight, indices);
+    // Each index falls in one shard; the others give zero rows.
+    return this.shards
+      .map(({ first }) => gather(this.paramOrNull(shardName('weight', first))!, indices, { first }))
+      .reduce((sum, rows) => add(sum, rows));
+  }
+
+  /** x·tableᵀ: scores of every row for x (…, dim) → (…, num); GPT's LM head, tied to the token embedding. */
+  project(x: Tensor): Tensor {
+    if (this.shards.length === 1) return matmul(x, this.weight, { transB: true });
+    return concat(this.shards.map(({ first }) => matmul(x, this.paramOrNull(shardName('weight', first))!, { transB: true })), x.rank - 1);
   }
 }
 

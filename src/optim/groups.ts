@@ -3,7 +3,7 @@
  * scales or embedding tables (unless asked), as nanoGPT and most transformer recipes do. Parameters
  * that do not require grad are left out.
  */
-import { Embedding } from '../nn/layers.js';
+import { Embedding, parseShardName } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import type { ParamGroup } from './optimizer.js';
 
@@ -15,7 +15,7 @@ export function parameterGroups(model: Module, weightDecay: number, { decayEmbed
   for (const [name, p] of model.namedParameters()) {
     // Frozen parameters (a LoRA base) get neither updates nor optimizer state.
     if (!p.requiresGrad) continue;
-    const isEmbedding = embeddingPrefixes.some((prefix) => name.startsWith(prefix) && name.slice(prefix.length) === 'weight');
+    const isEmbedding = embeddingPrefixes.some((prefix) => name.startsWith(prefix) && (parseShardName(name)?.name ?? name).slice(prefix.length) === 'weight');
     const group = p.rank >= 2 && (decayEmbeddings || !isEmbedding) ? decay : noDecay;
     group.params.push(p);
     group.names!.push(name);

@@ -25,7 +25,7 @@ export async function evaluateText(model: GPT, tokens: Int32Array, batchSize: nu
       x.set(tokens.subarray(offset, offset + T), b * T);
       y.set(tokens.subarray(offset + 1, offset + T + 1), b * T);
     }
-    const loss = noGrad(() => scope(() => model.forward(tensor(x, [B, T], { device, dtype: 'int32' }), tensor(y, [B, T], { device, dtype: 'int32' })).loss!));
+    const loss = noGrad(() => scope(() => model.loss(tensor(x, [B, T], { device, dtype: 'int32' }), tensor(y, [B, T], { device, dtype: 'int32' }))));
     total += (await loss.item()) * B * T;
     loss.dispose();
   }

@@ -6,7 +6,6 @@
  */
 import { ValueError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { slice } from '../ops/layout.js';
 import { keep, scope } from '../tensor/scope.js';
 import { tensor } from '../tensor/create.js';
 import { Rng } from '../tensor/random.js';
@@ -52,13 +51,13 @@ export async function generate(model: GPT, prompt: readonly number[], count: num
       const previous = caches.map((c) => ({ ...c }));
       const logitsTensor = noGrad(() => scope(() => {
         const idx = tensor(pending, [1, pending.length], { device, dtype: 'int32' });
-        const { logits } = model.forward(idx, undefined, caches);
+        const { logits } = model.forward(idx, undefined, caches, { lastOnly: true });
         // The grown caches were created inside this scope: they outlive it.
         for (const c of caches) {
           keep(c.k!);
           keep(c.v!);
         }
-        return slice(logits, 1, pending.length - 1).reshape([model.config.vocabSize]);
+        return logits.reshape([model.config.vocabSize]);
       }));
       // Free the caches the grown ones replace.
       caches.forEach((c, l) => {

@@ -101,7 +101,7 @@ export class Trainer {
       const rng = new Rng(this.config.seed ^ 0xe7a1);
       let sum = 0;
       for (let i = 0; i < this.config.evalIters; i++) {
-        const loss = noGrad(() => scope(() => this.model.forward(...xy(this.batch(split === 'train' ? this.train : this.val, rng))).loss!));
+        const loss = noGrad(() => scope(() => this.model.loss(...xy(this.batch(split === 'train' ? this.train : this.val, rng)))));
         sum += await loss.item();
         loss.dispose();
       }
