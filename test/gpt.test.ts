@@ -137,8 +137,9 @@ test('loss() in row chunks equals forward()\'s loss, with the same gradients; la
 
 test('an embedding larger than this device binds becomes shards by itself, and lookups cross the boundary', async () => {
   const device = await testDevice();
-  const dim = 64;
-  const perShard = Math.floor(device.maxBindingBytes / (4 * dim));
+  const dim = 96; // 128 MiB holds 349,525.3 rows of 96 floats: not a whole number of 4-row groups
+  const fit = Math.floor(device.maxBindingBytes / (4 * dim));
+  const perShard = fit - (fit % 4); // whole groups of 4 rows, which the LM head's matmul packs
   const table = new Embedding(perShard + 3, dim, { device, std: 1, rng: new Rng(1) });
   assert.equal(table.shards, [{ first: 0, rows: perShard }, { first: perShard, rows: 3 }]);
   // The rows around the boundary, regenerated from the same generator (row-major order).
@@ -152,6 +153,16 @@ test('an embedding larger than this device binds becomes shards by itself, and l
   const ids = [perShard, 0, perShard + 2, perShard - 1];
   const got = await table.forward(tensor(ids, [4], { device, dtype: 'int32' })).toArray();
   ids.forEach((id, i) => assert.ok(maxErr(Array.from(got.subarray(i * dim, (i + 1) * dim)), rowOf.get(id)!) < 1e-6, `row ${id}`));
+  // The tied head: scores of every row, the boundary rows checked against float64 dot products.
+  const x = Array.from({ length: 2 * dim }, (_, i) => Math.sin(i));
+  const scores = await noGrad(() => table.project(tensor(x, [2, dim], { device }))).toArray();
+  assert.is(scores.length, 2 * (perShard + 3));
+  for (const r of wanted) {
+    for (let i = 0; i < 2; i++) {
+      const want = rowOf.get(r)!.reduce((acc, w, d) => acc + w * x[i * dim + d]!, 0);
+      assert.ok(Math.abs(scores[i * (perShard + 3) + r]! - want) < 1e-4 * Math.max(1, Math.abs(want)), `score of row ${r}: ${scores[i * (perShard + 3) + r]} vs ${want}`);
+    }
+  }
   assertThrows(() => table.weight, LimitError, 'shards', 'project');
   table.dispose();
 });

@@ -84,7 +84,10 @@ export class Embedding extends Module {
     const rng = options.rng ?? new Rng(0);
     const std = options.std ?? 1;
     const device = options.device ?? defaultDevice('Embedding');
-    const perShard = Math.min(options.maxShardRows ?? Infinity, Math.floor(device.maxBindingBytes / (4 * dim)));
+    // Whole groups of 4 rows: the LM head's matmul packs a shard's rows in 4s, and a padded copy of
+    // a shard that fills the binding would not fit it.
+    const fit = Math.floor(device.maxBindingBytes / (4 * dim));
+    const perShard = Math.min(options.maxShardRows ?? Infinity, fit >= 4 ? fit - (fit % 4) : fit);
     if (perShard < 1) throw new LimitError('Embedding', `one row of ${dim} floats is more than this device binds (${device.maxBindingBytes} bytes)`, 'use a smaller embedding width');
     const shards: RowShard[] = [];
     for (let first = 0; first < num; first += perShard) shards.push({ first, rows: Math.min(perShard, num - first) });
