@@ -121,7 +121,7 @@ export function checkpointFromFiles(files: Readonly<Record<string, Uint8Array>>,
   if (tokenizer.vocabSize > gpt.vocabSize) {
     throw new CheckpointError('loadCheckpoint', `${source}: tokenizer.json has ${tokenizer.vocabSize} tokens, config.json's vocab_size is ${gpt.vocabSize}`, 'the files come from different checkpoints; load the three files of one checkpoint');
   }
-  const model = new GPT(gpt, { device });
+  const model = new GPT(gpt, { device, randomInit: false });
   try {
     loadWeights(model, need('model.safetensors'), source);
   } catch (err) {

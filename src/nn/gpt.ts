@@ -43,14 +43,17 @@ export function validateConfig(c: GPTConfig): void {
 interface Init {
   device?: Device;
   rng: Rng;
+  /** GPT-2's initialisation scale, 0.02; 0 for zeros. */
+  std: number;
 }
 
-/** GPT-2's Conv1D: y = x·W + b with W stored (in, out), initialised N(0, std²). */
+/** GPT-2's Conv1D: y = x·W + b with W stored (in, out), initialised N(0, std²) (zeros, without drawing, for std 0). */
 export class Conv1D extends Module {
-  constructor(readonly inFeatures: number, readonly outFeatures: number, bias: boolean, std: number, init: Init) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, bias: boolean, std: number, init: Pick<Init, 'device' | 'rng'>) {
     super();
+    const shape = [inFeatures, outFeatures];
     const n = inFeatures * outFeatures;
-    this.param('weight', tensor(Float32Array.from({ length: n }, () => init.rng.normal() * std), [inFeatures, outFeatures], { device: init.device }));
+    this.param('weight', std === 0 ? zeros(shape, { device: init.device }) : tensor(Float32Array.from({ length: n }, () => init.rng.normal() * std), shape, { device: init.device }));
     if (bias) this.param('bias', zeros([outFeatures], { device: init.device }));
   }
 
@@ -80,14 +83,14 @@ class Block extends Module {
   constructor(private readonly c: GPTConfig, init: Init, private readonly drop: (x: Tensor) => Tensor) {
     super();
     // GPT-2 scales the init of projections into the residual stream by 1/√(2·n_layer).
-    const residualStd = 0.02 / Math.sqrt(2 * c.nLayer);
+    const residualStd = init.std / Math.sqrt(2 * c.nLayer);
     this.ln1 = this.module('ln_1', new LayerNorm(c.nEmbd, { device: init.device, bias: c.bias }));
     const attn = this.module('attn', new ModuleDict());
-    attn.set('c_attn', new Conv1D(c.nEmbd, 3 * c.nEmbd, c.bias, 0.02, init));
+    attn.set('c_attn', new Conv1D(c.nEmbd, 3 * c.nEmbd, c.bias, init.std, init));
     attn.set('c_proj', new Conv1D(c.nEmbd, c.nEmbd, c.bias, residualStd, init));
     this.ln2 = this.module('ln_2', new LayerNorm(c.nEmbd, { device: init.device, bias: c.bias }));
     const mlp = this.module('mlp', new ModuleDict());
-    mlp.set('c_fc', new Conv1D(c.nEmbd, 4 * c.nEmbd, c.bias, 0.02, init));
+    mlp.set('c_fc', new Conv1D(c.nEmbd, 4 * c.nEmbd, c.bias, init.std, init));
     mlp.set('c_proj', new Conv1D(4 * c.nEmbd, c.nEmbd, c.bias, residualStd, init));
   }
 
@@ -136,19 +139,21 @@ export class GPT extends Module {
 
   /**
    * `embeddingShardRows` caps the rows per shard of the token embedding (default: as many as one
-   * binding holds; see Embedding), for tests of the sharded path on small models.
+   * binding holds; see Embedding), for tests of the sharded path on small models. `randomInit: false`
+   * allocates zeros instead of drawing GPT-2's initialisation: for weights about to be loaded (drawing
+   * GPT-2 small's 124M values takes ~15 s here).
    */
-  constructor(config: GPTConfig, options: { device?: Device; seed?: number; embeddingShardRows?: number } = {}) {
+  constructor(config: GPTConfig, options: { device?: Device; seed?: number; embeddingShardRows?: number; randomInit?: boolean } = {}) {
     super();
     validateConfig(config);
     this.config = { ...config };
     const seed = options.seed ?? 0;
-    const init: Init = { device: options.device, rng: new Rng(seed) };
+    const init: Init = { device: options.device, rng: new Rng(seed), std: options.randomInit === false ? 0 : 0.02 };
     this.dropoutRng = new Rng(seed ^ 0x5eed);
     const drop = (x: Tensor) => (this.training && config.dropout > 0 ? dropout(x, config.dropout, this.dropoutRng.nextU32()) : x);
     const transformer = this.module('transformer', new ModuleDict());
-    this.wte = transformer.set('wte', new Embedding(config.vocabSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02, maxShardRows: options.embeddingShardRows }));
-    this.wpe = transformer.set('wpe', new Embedding(config.blockSize, config.nEmbd, { device: options.device, rng: init.rng, std: 0.02 }));
+    this.wte = transformer.set('wte', new Embedding(config.vocabSize, config.nEmbd, { device: options.device, rng: init.rng, std: init.std, maxShardRows: options.embeddingShardRows }));
+    this.wpe = transformer.set('wpe', new Embedding(config.blockSize, config.nEmbd, { device: options.device, rng: init.rng, std: init.std }));
     const h = transformer.set('h', new ModuleDict());
     for (let i = 0; i < config.nLayer; i++) this.blocks.push(h.set(String(i), new Block(config, init, drop)));
     this.lnF = transformer.set('ln_f', new LayerNorm(config.nEmbd, { device: options.device, bias: config.bias }));

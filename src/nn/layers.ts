@@ -70,7 +70,8 @@ export function parseShardName(name: string): { name: string; first: number } | 
 }
 
 /**
- * A lookup table of `num` rows of width `dim`, initialised N(0, std²) (std 1 as PyTorch by default).
+ * A lookup table of `num` rows of width `dim`, initialised N(0, std²) (std 1 as PyTorch by default;
+ * zeros, without drawing, for std 0).
  * A table larger than the device binds in one buffer (GPT-2's 50,257 × 768 token embedding is 147 MiB;
  * lavapipe and many browsers bind 128 MiB) is held as row shards, parameters `weight#<first row>`,
  * each gathered from with its first row; checkpoints store the whole table as `weight`.
@@ -94,8 +95,8 @@ export class Embedding extends Module {
     this.shards = shards;
     for (const { first, rows } of shards) {
       // Row by row in order, so a sharded table holds the values of the whole one from the same seed.
-      const values = Float32Array.from({ length: rows * dim }, () => rng.normal() * std);
-      this.param(shards.length === 1 ? 'weight' : shardName('weight', first), tensor(values, [rows, dim], { device }));
+      const values = std === 0 ? null : Float32Array.from({ length: rows * dim }, () => rng.normal() * std);
+      this.param(shards.length === 1 ? 'weight' : shardName('weight', first), values ? tensor(values, [rows, dim], { device }) : zeros([rows, dim], { device }));
     }
   }
 
