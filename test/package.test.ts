@@ -109,6 +109,11 @@ test("the platform-neutral entry reaches no node: module and no devDependency (b
 test('the wgrad command runs from dist/src/ (no tsx installed)', () => {
   const out = expectSuccess('wgrad --help', run(process.execPath, [join(project, 'node_modules', 'wgrad', 'bin', 'wgrad.js'), '--help'], project, 30_000));
   assert.match(out, /Usage: wgrad/);
+  // The benchmarks are not in the package (TF.js and benny stay devDependencies): a clear error, no crash.
+  const bench = run(process.execPath, [join(project, 'node_modules', 'wgrad', 'bin', 'wgrad.js'), 'bench', '--suite', 'kernels'], project, 30_000);
+  assert.is.not(bench.status, 0);
+  assert.match(bench.stderr, /wgrad bench/);
+  assert.match(bench.stderr, /from a clone of the repository/);
 });
 
 test('a TypeScript file type-checks against the shipped declarations', () => {
