@@ -49,26 +49,35 @@ export async function modelSafetensors(model: GPT): Promise<Uint8Array> {
   const tensors: Record<string, SafetensorsInput> = {};
   for (const [name, { shape, parts }] of fileTensors(model)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    const row = data.length / shape[0]!;
-    for (const part of parts) data.set((await part.tensor.toArray()) as Float32Array, part.first * row);
+    for (const { tensor: t, first } of parts) data.set((await t.toArray()) as Float32Array, first * rowSize(shape));
     tensors[name] = { dtype: 'F32', shape, data };
   }
   return encodeSafetensors(tensors, { format: 'pt' });
 }
 
-/** The model's parameters grouped by the file tensor they belong to: each is whole, or a table's row shards. */
-function fileTensors(model: GPT): Map<string, { shape: number[]; parts: { name: string; first: number; tensor: Tensor }[] }> {
-  const out = new Map<string, { shape: number[]; parts: { name: string; first: number; tensor: Tensor }[] }>();
+/** A parameter, or the rows [first, first + rows) of a file tensor that a sharded table splits. */
+interface FilePart {
+  name: string;
+  first: number;
+  tensor: Tensor;
+}
+
+/** The model's parameters by the file tensor they are stored as: each a whole tensor, or a table's row shards. */
+function fileTensors(model: GPT): Map<string, { shape: number[]; parts: FilePart[] }> {
+  const out = new Map<string, { shape: number[]; parts: FilePart[] }>();
   for (const [name, t] of model.namedParameters()) {
     const shard = parseShardName(name);
-    const fileName = shard?.name ?? name;
-    const entry = out.get(fileName) ?? { shape: [0, ...t.shape.slice(1)], parts: [] };
+    const entry = out.get(shard?.name ?? name) ?? { shape: [...t.shape], parts: [] };
+    if (shard) entry.shape[0] = Math.max(entry.shape[0]!, shard.first + t.shape[0]!); // the whole table's rows
     entry.parts.push({ name, first: shard?.first ?? 0, tensor: t });
-    entry.shape[0] = Math.max(entry.shape[0]!, (shard?.first ?? 0) + t.shape[0]!);
-    if (!shard) entry.shape = [...t.shape];
-    out.set(fileName, entry);
+    out.set(shard?.name ?? name, entry);
   }
   return out;
+}
+
+/** Elements per row (along the first dimension) of a tensor of this shape. */
+function rowSize(shape: readonly number[]): number {
+  return shape.slice(1).reduce((a, b) => a * b, 1);
 }
 
 /** config.json for a model: Hugging Face GPT2Config keys, and wgrad's own fields (plus `extra`) under "wgrad". */
@@ -207,9 +216,8 @@ export function loadWeights(model: GPT, bytes: Uint8Array, source: string): void
       throw new CheckpointError('loadWeights', `${source}: '${name}' has shape [${t.shape}], the model expects [${shape}]`, 'config.json and model.safetensors disagree; the checkpoint is corrupt');
     }
     const data = toFloat32Array(t, name);
-    const row = data.length / Math.max(1, shape[0]!);
     for (const part of parts) {
-      const values = parts.length === 1 ? data : data.subarray(part.first * row, (part.first + part.tensor.shape[0]!) * row);
+      const values = parts.length === 1 ? data : data.subarray(part.first * rowSize(shape), (part.first + part.tensor.shape[0]!) * rowSize(shape));
       model.setParameter(part.name, tensor(values, part.tensor.shape, { device: part.tensor.device }));
     }
   }

@@ -53,8 +53,7 @@ export abstract class Optimizer {
 
   constructor(params: Module | Tensor[] | ParamGroup[], lr: number, weightDecay: number, maxGradNorm = 0) {
     checkNumber('lr', lr);
-    checkNumber('maxGradNorm', maxGradNorm);
-    if (maxGradNorm < 0) throw new ValueError('optimizer', `maxGradNorm is ${maxGradNorm}`, 'use a positive norm to clip to, or 0 for no clipping');
+    checkMaxGradNorm(maxGradNorm);
     this.lr = lr;
     this.maxGradNorm = maxGradNorm;
     this.groups = params instanceof Module
@@ -65,7 +64,7 @@ export abstract class Optimizer {
   /** Apply one update to every parameter that has a gradient (clipped first if maxGradNorm is set). */
   step(): void {
     checkNumber('lr', this.lr);
-    checkNumber('maxGradNorm', this.maxGradNorm);
+    checkMaxGradNorm(this.maxGradNorm);
     for (const group of this.groups) checkNumber('lr', group.lr ?? this.lr);
     const withGrad = this.groups.flatMap((g) => g.params.filter((p) => p.grad));
     if (withGrad.length === 0) return;
@@ -149,6 +148,12 @@ export abstract class Optimizer {
 export function checkNumber(name: string, value: number): void {
   if (!Number.isFinite(value)) {
     throw new ValueError('optimizer', `${name} is ${value}`, `set ${name} to a finite number (check the learning-rate schedule)`);
+  }
+}
+
+function checkMaxGradNorm(value: number): void {
+  if (!(value >= 0 && Number.isFinite(value))) {
+    throw new ValueError('optimizer', `maxGradNorm is ${value}`, 'use a positive norm to clip to, or 0 for no clipping');
   }
 }
 
