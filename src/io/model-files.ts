@@ -15,6 +15,7 @@ import { CheckpointError, LimitError } from '../errors.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { parseShardName } from '../nn/layers.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { sizeOf } from '../tensor/shape.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { tensor } from '../tensor/create.js';
 import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
@@ -48,8 +49,8 @@ export interface CheckpointParts {
 export async function modelSafetensors(model: GPT): Promise<Uint8Array> {
   const tensors: Record<string, SafetensorsInput> = {};
   for (const [name, { shape, parts }] of fileTensors(model)) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (const { tensor: t, first } of parts) data.set((await t.toArray()) as Float32Array, first * rowSize(shape));
+    const data = new Float32Array(sizeOf(shape));
+    for (const { tensor: t, first } of parts) data.set((await t.toArray()) as Float32Array, first * sizeOf(shape.slice(1)));
     tensors[name] = { dtype: 'F32', shape, data };
   }
   return encodeSafetensors(tensors, { format: 'pt' });
@@ -73,11 +74,6 @@ function fileTensors(model: GPT): Map<string, { shape: number[]; parts: FilePart
     out.set(shard?.name ?? name, entry);
   }
   return out;
-}
-
-/** Elements per row (along the first dimension) of a tensor of this shape. */
-function rowSize(shape: readonly number[]): number {
-  return shape.slice(1).reduce((a, b) => a * b, 1);
 }
 
 /** config.json for a model: Hugging Face GPT2Config keys, and wgrad's own fields (plus `extra`) under "wgrad". */
@@ -216,8 +212,9 @@ export function loadWeights(model: GPT, bytes: Uint8Array, source: string): void
       throw new CheckpointError('loadWeights', `${source}: '${name}' has shape [${t.shape}], the model expects [${shape}]`, 'config.json and model.safetensors disagree; the checkpoint is corrupt');
     }
     const data = toFloat32Array(t, name);
+    const row = sizeOf(shape.slice(1));
     for (const part of parts) {
-      const values = parts.length === 1 ? data : data.subarray(part.first * rowSize(shape), (part.first + part.tensor.shape[0]!) * rowSize(shape));
+      const values = parts.length === 1 ? data : data.subarray(part.first * row, (part.first + part.tensor.shape[0]!) * row);
       model.setParameter(part.name, tensor(values, part.tensor.shape, { device: part.tensor.device }));
     }
   }

@@ -96,7 +96,7 @@ export class Embedding extends Module {
     for (const { first, rows } of shards) {
       // Row by row in order, so a sharded table holds the values of the whole one from the same seed.
       const values = std === 0 ? null : Float32Array.from({ length: rows * dim }, () => rng.normal() * std);
-      this.param(shards.length === 1 ? 'weight' : shardName('weight', first), values ? tensor(values, [rows, dim], { device }) : zeros([rows, dim], { device }));
+      this.param(this.paramName(first), values ? tensor(values, [rows, dim], { device }) : zeros([rows, dim], { device }));
     }
   }
 
@@ -109,17 +109,26 @@ export class Embedding extends Module {
 
   /** indices: int32 of any shape → (...indices.shape, dim). */
   forward(indices: Tensor): Tensor {
-    if (this.shards.length === 1) return gather(this.weight, indices);
     // Each index falls in one shard; the others give zero rows.
-    return this.shards
-      .map(({ first }) => gather(this.paramOrNull(shardName('weight', first))!, indices, { first }))
+    return this.tables()
+      .map(({ first, table }) => gather(table, indices, { first }))
       .reduce((sum, rows) => add(sum, rows));
   }
 
   /** x·tableᵀ: scores of every row for x (…, dim) → (…, num); GPT's LM head, tied to the token embedding. */
   project(x: Tensor): Tensor {
-    if (this.shards.length === 1) return matmul(x, this.weight, { transB: true });
-    return concat(this.shards.map(({ first }) => matmul(x, this.paramOrNull(shardName('weight', first))!, { transB: true })), x.rank - 1);
+    const scores = this.tables().map(({ table }) => matmul(x, table, { transB: true }));
+    return scores.length === 1 ? scores[0]! : concat(scores, x.rank - 1);
+  }
+
+  /** Each shard's first row and tensor (the whole table is one shard starting at row 0). */
+  private tables(): { first: number; table: Tensor }[] {
+    return this.shards.map(({ first }) => ({ first, table: this.paramOrNull(this.paramName(first))! }));
+  }
+
+  /** The parameter holding the shard that starts at row `first`: `weight` when the table is whole. */
+  private paramName(first: number): string {
+    return this.shards.length === 1 ? 'weight' : shardName('weight', first);
   }
 }
 
